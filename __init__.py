@@ -1,0 +1,23 @@
+"""VidLift: ComfyUI nodes that turn image diffusion models into video generators.
+
+Loaded by ComfyUI from custom_nodes/. Nodes use the V3 schema (comfy_api.latest) and register
+through `comfy_entrypoint`, which ComfyUI 0.3.75 and newer call.
+"""
+from comfy_api.latest import ComfyExtension, io
+
+from .nodes.node_text2video_zero import NODES as TEXT2VIDEO_ZERO_NODES
+
+WEB_DIRECTORY = "./js"
+NODES = [*TEXT2VIDEO_ZERO_NODES]
+
+
+class VidLiftExtension(ComfyExtension):
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return NODES
+
+
+async def comfy_entrypoint() -> VidLiftExtension:
+    return VidLiftExtension()
+
+
+__all__ = ["WEB_DIRECTORY", "comfy_entrypoint"]

@@ -1,0 +1,57 @@
+"""The few ComfyUI facts every node needs: model family checks, latent checks, progress with previews."""
+from __future__ import annotations
+
+import torch
+
+import comfy.model_sampling
+import comfy.utils
+import latent_preview
+from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
+
+from .errors import check
+
+
+def require_sd_unet(model, node: str, param: str = "model") -> None:
+    """SD1.x / SD2.x / SDXL: ComfyUI's UNetModel with a discrete 1000-step DDPM schedule."""
+    unet = model.get_model_object("diffusion_model")
+    check(isinstance(unet, UNetModel), node, param,
+          f"needs a U-Net of the Stable Diffusion family (SD1.x, SD2.x, SDXL); this model's "
+          f"diffusion model is {type(unet).__name__}, which this mechanism cannot patch.")
+    ms = model.get_model_object("model_sampling")
+    check(isinstance(ms, comfy.model_sampling.ModelSamplingDiscrete) and len(ms.sigmas) == 1000, node, param,
+          "needs a discrete 1000-step DDPM noise schedule (eps or v prediction), as SD checkpoints have.")
+
+
+def sigma_table(model) -> torch.Tensor:
+    """σ_t for t = 0..999 of the model's schedule (float32, CPU)."""
+    return model.get_model_object("model_sampling").sigmas.detach().float().cpu()
+
+
+def require_image_latent(latent: dict, model, node: str, param: str = "latent") -> torch.Tensor:
+    """A [frames, C, h, w] latent whose channels match the model; returns the samples tensor."""
+    x = latent["samples"]
+    check(x.ndim == 4, node, param,
+          f"needs an image-model latent [frames, channels, height, width] with frames in the batch; got "
+          f"{x.ndim}-D shape {list(x.shape)} (a latent of a native video model?).")
+    channels = model.get_model_object("latent_format").latent_channels
+    check(x.shape[1] == channels, node, param,
+          f"has {x.shape[1]} channels but the model works on {channels}-channel latents; "
+          f"make the latent with this model's VAE or an Empty Latent Image.")
+    check(x.shape[0] >= 1, node, param, "has no frames (batch size 0).")
+    return x
+
+
+class Progress:
+    """A ComfyUI progress bar with a latent preview of one frame; use as a sampler callback."""
+
+    def __init__(self, model, total: int, preview_frame: int = -1):
+        self.pbar = comfy.utils.ProgressBar(total)
+        self.total, self.frame = total, preview_frame
+        self.previewer = latent_preview.get_previewer(model.load_device, model.get_model_object("latent_format"))
+
+    def __call__(self, step, x0, x, _total_steps):
+        preview = None
+        if self.previewer is not None:
+            frame = x0[self.frame:][:1] if self.frame >= 0 else x0[-1:]
+            preview = self.previewer.decode_latent_to_preview_image("JPEG", frame)
+        self.pbar.update_absolute(step + 1, self.total, preview)

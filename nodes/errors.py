@@ -1,0 +1,15 @@
+"""User-facing errors that name the node and the parameter, and say what would be valid."""
+from __future__ import annotations
+
+
+class NodeInputError(ValueError):
+    """Raised by a node for an input it cannot use; ComfyUI shows the message in its error dialog."""
+
+    def __init__(self, node: str, param: str, problem: str):
+        self.node, self.param = node, param
+        super().__init__(f"{node}: input '{param}': {problem}")
+
+
+def check(ok: bool, node: str, param: str, problem: str) -> None:
+    if not ok:
+        raise NodeInputError(node, param, problem)

@@ -1,0 +1,39 @@
+"""How a U-Net batch splits into chunks of frames.
+
+ComfyUI concatenates one chunk per conditioning entry (uncond, cond, ...) along the batch axis, and
+each chunk holds every frame of the video: batch = chunks × frames (COMFY_INTERNALS §1.6). The
+order and number of chunks vary (cfg = 1 gives one chunk; low memory runs chunks separately;
+several positive conditionings give several cond chunks), so every patch asks this module instead
+of assuming "[uncond, cond]". Frames of one chunk are never split by ComfyUI.
+"""
+from __future__ import annotations
+
+import torch
+
+
+def chunk_count(transformer_options: dict) -> int:
+    """Number of conditioning chunks in the current U-Net batch (1 when ComfyUI did not say)."""
+    return max(1, len(transformer_options.get("cond_or_uncond", ()) or ()))
+
+
+def frames_per_chunk(batch: int, transformer_options: dict) -> int:
+    chunks = chunk_count(transformer_options)
+    if batch % chunks:
+        raise ValueError(f"batch {batch} is not a multiple of the {chunks} conditioning chunks")
+    return batch // chunks
+
+
+def as_chunks(x: torch.Tensor, transformer_options: dict) -> torch.Tensor:
+    """View a [chunks·frames, ...] activation as [chunks, frames, ...]; never mixes chunks."""
+    chunks = chunk_count(transformer_options)
+    return x.view(chunks, frames_per_chunk(x.shape[0], transformer_options), *x.shape[1:])
+
+
+def anchor_frames(frames: int, anchor: int = 0) -> torch.Tensor:
+    """Index of the anchor frame for every frame: all point at `anchor` (Text2Video-Zero, Eq. 6)."""
+    return torch.full((frames,), min(max(anchor, 0), frames - 1), dtype=torch.long)
+
+
+def previous_frames(frames: int) -> torch.Tensor:
+    """Index of the previous frame for every frame; frame 0 is its own previous (sparse-causal)."""
+    return (torch.arange(frames) - 1).clamp(min=0)

@@ -1,0 +1,47 @@
+"""Text2Video-Zero motion dynamics in latent codes (Khachatryan et al. 2023, Sect. 3.3.1).
+
+Frame k's latent is the first frame's latent at T′ translated by δ^k = λ·(k − 1)·δ, then
+DDPM-forwarded from T′ to T. The translation follows the reference code exactly
+(`create_motion_field` / `warp_single_latent` in diffusers' pipeline): the flow lives on a fixed
+512×512 canvas whatever the latent size, the sampling grid is resized bilinearly to the latent,
+and `grid_sample` uses nearest sampling with reflection padding. So out(x) = in(x + d_k) with
+d_k ≈ round((λ·k − 0.5)·w/512) latent pixels: positive strength moves content left/up.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+CANVAS = 512  # the reference's flow canvas, in pixels
+
+
+def motion_offsets(frame_ids, strength_x: float, strength_y: float) -> torch.Tensor:
+    """δ^k in canvas pixels for each frame id: [n, 2] = (λ·δ_x·id, λ·δ_y·id)."""
+    ids = torch.as_tensor(list(frame_ids), dtype=torch.float32)
+    return torch.stack([strength_x * ids, strength_y * ids], dim=1)
+
+
+def sampling_grid(offsets: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """The reference's grid_sample grid for each offset: [n, h, w, 2] in [-1, 1]."""
+    ys, xs = torch.meshgrid(torch.arange(CANVAS), torch.arange(CANVAS), indexing="ij")
+    coords = torch.stack([xs, ys]).float()[None] + offsets[:, :, None, None].float()  # RAFT coords_grid + flow
+    coords[:, 0] /= CANVAS
+    coords[:, 1] /= CANVAS
+    coords = F.interpolate(coords * 2.0 - 1.0, size=(h, w), mode="bilinear", align_corners=False)
+    return coords.permute(0, 2, 3, 1)
+
+
+def warp_latents(latent: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """Translate one latent [1, C, h, w] (or one per offset) by each offset: [n, C, h, w]."""
+    n = offsets.shape[0]
+    grid = sampling_grid(offsets, latent.shape[-2], latent.shape[-1]).to(latent.device)
+    src = latent.expand(n, -1, -1, -1) if latent.shape[0] == 1 else latent
+    warped = F.grid_sample(src.float(), grid, mode="nearest", padding_mode="reflection",
+                           align_corners=False)
+    return warped.to(latent.dtype)
+
+
+def max_offset_fraction(frame_ids, strength_x: float, strength_y: float) -> float:
+    """Largest |δ^k| as a fraction of the frame: ≥ 1 means some frame holds no original content."""
+    off = motion_offsets(frame_ids, strength_x, strength_y).abs()
+    return float(off.max()) / CANVAS if off.numel() else 0.0

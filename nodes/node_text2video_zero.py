@@ -1,0 +1,225 @@
+"""Text2Video-Zero nodes: Cross-Frame Attention Patcher, Motion-Latent Warp, Text2Video-Zero Sampler."""
+from __future__ import annotations
+
+import torch
+from comfy_api.latest import io
+
+import comfy.samplers
+import comfy.utils
+
+from .comfy_glue import Progress, require_image_latent, require_sd_unet, sigma_table
+from .cross_frame_attention import ANCHORS, CrossFrameAttentionPatch
+from .errors import check
+from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
+from .schedule import ddim_sigmas, ddpm_forward, leading_timesteps
+from .text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
+
+CATEGORY = "VidLift/Text2Video-Zero"
+
+
+def add_cross_frame_attention(model, anchor="first", strength=1.0, blocks=("input", "middle", "output")):
+    m = model.clone()
+    m.set_model_attn1_patch(CrossFrameAttentionPatch(anchor, strength, blocks))
+    return m
+
+
+def has_cross_frame_attention(model) -> bool:
+    patches = model.model_options.get("transformer_options", {}).get("patches", {}).get("attn1_patch", [])
+    return any(isinstance(p, CrossFrameAttentionPatch) for p in patches)
+
+
+def motion_problem(frames: int, motion_x: float, motion_y: float) -> str | None:
+    frac = max_offset_fraction(range(frames), motion_x, motion_y)
+    if frac >= 1.0:
+        limit = 512.0 / max(frames - 1, 1)
+        return (f"moves the last of {frames} frames by {frac:.2f}× the frame size, so it would hold no content "
+                f"of the first frame; keep |motion| × (frames − 1) below 512, i.e. |motion| < {limit:.1f}.")
+    return None
+
+
+def seeded_noise(seed: int, shape, frames: int) -> torch.Tensor:
+    """The reference's draws from one CPU generator: x_T^1 first, then ε for `frames` frames."""
+    g = torch.Generator("cpu").manual_seed(seed)
+    first = torch.randn((1, *shape), generator=g)
+    return first if frames == 0 else torch.randn((frames, *shape), generator=g)
+
+
+def motion_inputs():
+    return [
+        io.Float.Input("motion_x", default=DEFAULTS["motion_x"], min=-512.0, max=512.0, step=0.5,
+                       tooltip="λ·δ_x: horizontal motion per frame in pixels of a 512-px canvas (the reference's "
+                               "units, whatever the video size). Positive moves the content left (camera pans right)."),
+        io.Float.Input("motion_y", default=DEFAULTS["motion_y"], min=-512.0, max=512.0, step=0.5,
+                       tooltip="λ·δ_y: vertical motion per frame on the 512-px canvas. Positive moves the content up."),
+    ]
+
+
+def schedule_inputs():
+    return [
+        io.Int.Input("steps", default=DEFAULTS["steps"], min=2, max=1000,
+                     tooltip="DDIM steps N (leading spacing, as diffusers' DDIM: 981, 961, …, 1 for 50)."),
+        io.Int.Input("t0", default=DEFAULTS["t0"], min=0, max=999,
+                     tooltip="T′ = step N−t0−1 (881 for 50 steps): where the first frame's latent is warped."),
+        io.Int.Input("t1", default=DEFAULTS["t1"], min=1, max=1000,
+                     tooltip="T = step N−t1−1 (941 for 50 steps): where the warped latents are re-noised to and "
+                             "joint denoising starts. Must be larger than t0 and at most steps−1."),
+    ]
+
+
+class CrossFrameAttentionPatcher(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_CrossFrameAttention", display_name="Cross-Frame Attention Patcher", category=CATEGORY,
+            description="Text2Video-Zero cross-frame attention: every U-Net self-attention takes its keys and values "
+                        "from an anchor frame of its own cond/uncond chunk, so all frames share the first frame's "
+                        "appearance. Frames are the latent batch. Returns a patched copy; the input model is untouched.",
+            inputs=[
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL model."),
+                io.Combo.Input("anchor", options=list(ANCHORS), default="first",
+                               tooltip="first: every frame attends to frame 1 (the paper). first+previous: to frame 1 "
+                                       "and the previous frame (sparse-causal), for more motion."),
+                io.Float.Input("strength", default=1.0, min=0.0, max=1.0, step=0.05,
+                               tooltip="1 = the paper. Lower values blend each frame's own keys/values with the "
+                                       "anchor's (0 = plain self-attention)."),
+                io.Boolean.Input("input_blocks", default=True, tooltip="Patch the U-Net's input (down) blocks."),
+                io.Boolean.Input("middle_block", default=True, tooltip="Patch the U-Net's middle block."),
+                io.Boolean.Input("output_blocks", default=True, tooltip="Patch the U-Net's output (up) blocks."),
+            ],
+            outputs=[io.Model.Output(tooltip="The model with cross-frame attention.")],
+        )
+
+    @classmethod
+    def execute(cls, model, anchor, strength, input_blocks, middle_block, output_blocks):
+        node = "Cross-Frame Attention Patcher"
+        require_sd_unet(model, node)
+        check(anchor in ANCHORS, node, "anchor", f"must be one of {list(ANCHORS)}, got {anchor!r}.")
+        blocks = [b for b, on in zip(("input", "middle", "output"), (input_blocks, middle_block, output_blocks)) if on]
+        return io.NodeOutput(add_cross_frame_attention(model, anchor, strength, blocks))
+
+
+class MotionLatentWarp(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_MotionLatentWarp", display_name="Motion-Latent Warp", category=CATEGORY,
+            description="Text2Video-Zero motion dynamics: builds the video's latent at step T from the first frame. "
+                        "Frame k is the first frame's latent at T′ translated by δ_k = λ·k·δ (nearest sampling, "
+                        "reflection padding, as the reference) and re-noised from T′ to T; frame 1 keeps its own T "
+                        "latent. Chain: KSamplerAdvanced (ddim, ddim_uniform) to T and to T′ → this → "
+                        "KSamplerAdvanced from step N−t1−1 without added noise, on a cross-frame-attention model.",
+            inputs=[
+                io.Model.Input("model", tooltip="The model whose noise schedule the latents are on."),
+                io.Latent.Input("first_frame_at_T", tooltip="The first frame's latent at T (KSamplerAdvanced: "
+                                "end_at_step = steps−t1−1, return_with_leftover_noise enabled)."),
+                io.Latent.Input("first_frame_at_T0", tooltip="The first frame's latent at T′ (end_at_step = steps−t0−1)."),
+                io.Int.Input("frames", default=DEFAULTS["frames"], min=1, max=4096, tooltip="Number of video frames."),
+                *motion_inputs(),
+                *schedule_inputs(),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                             tooltip="Seed of the re-noising ε (drawn after the first frame's noise, as the reference)."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The video latent at T, with leftover noise: continue with "
+                                               "KSamplerAdvanced, add_noise disabled, start_at_step = steps−t1−1.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, steps, t0, t1):
+        if None in (steps, t0, t1):
+            return True
+        return indices_problem(steps, t0, t1) or True
+
+    @classmethod
+    def execute(cls, model, first_frame_at_T, first_frame_at_T0, frames, motion_x, motion_y, steps, t0, t1, seed):
+        node = "Motion-Latent Warp"
+        require_sd_unet(model, node)
+        problem = indices_problem(steps, t0, t1)
+        check(problem is None, node, "t0/t1", problem or "")
+        check(frames >= 1, node, "frames", f"must be at least 1, got {frames}.")
+        problem = motion_problem(frames, motion_x, motion_y)
+        check(problem is None, node, "motion_x/motion_y", problem or "")
+        x_t1 = require_image_latent(first_frame_at_T, model, node, "first_frame_at_T")[:1]
+        x_t0 = require_image_latent(first_frame_at_T0, model, node, "first_frame_at_T0")[:1]
+        check(x_t1.shape == x_t0.shape, node, "first_frame_at_T0",
+              f"has shape {list(x_t0.shape[1:])} but first_frame_at_T has {list(x_t1.shape[1:])}.")
+        if frames == 1:
+            return io.NodeOutput({"samples": x_t1.float()})
+        lf, table = model.get_model_object("latent_format"), sigma_table(model)
+        i1, i0 = phase_indices(steps, t0, t1)
+        ts = leading_timesteps(steps, len(table))
+        warped = warp_latents(lf.process_in(x_t0.float()), motion_offsets(range(1, frames), motion_x, motion_y))
+        eps = seeded_noise(seed, x_t0.shape[1:], frames - 1)
+        renoised = ddpm_forward(warped, table, ts[i0], ts[i1], eps)
+        out = torch.cat([x_t1.float(), lf.process_out(renoised)])
+        return io.NodeOutput({"samples": out})
+
+
+class Text2VideoZeroSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_Text2VideoZeroSampler", display_name="Text2Video-Zero Sampler", category=CATEGORY,
+            description="The whole Text2Video-Zero procedure in one node, with the reference defaults: the first "
+                        "frame is denoised alone to T′, warped per frame by the global motion, re-noised to T, then "
+                        "all frames are denoised jointly with cross-frame attention (added if the model has none). "
+                        "Long videos are made in chunks anchored on the first frame, so memory stays bounded.",
+            inputs=[
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL model, optionally already patched "
+                                                "(Cross-Frame Attention Patcher, LoRA, …)."),
+                io.Conditioning.Input("positive", tooltip="The prompt."),
+                io.Conditioning.Input("negative", tooltip="The negative prompt (used when cfg > 1)."),
+                io.Latent.Input("latent", tooltip="An Empty Latent Image: its batch size is the number of frames "
+                                                  "and its size the video size. Its contents are not used."),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                             tooltip="Seed; the same seed gives the same video (the noise is drawn as the reference)."),
+                io.Float.Input("cfg", default=DEFAULTS["cfg"], min=0.0, max=100.0, step=0.1, round=0.01,
+                               tooltip="Classifier-free guidance scale (7.5 in the reference)."),
+                *motion_inputs(),
+                *schedule_inputs(),
+                io.Int.Input("chunk_size", default=DEFAULTS["chunk_size"], min=0, max=4096,
+                             tooltip="Frames per sampling pass for long videos (the first frame is added to every "
+                                     "pass as the anchor). 0 = all frames in one pass."),
+                io.Sigmas.Input("sigmas", optional=True,
+                                tooltip="Optional schedule replacing the DDIM one (steps is then len(sigmas)−1)."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, steps, t0, t1):
+        if None in (steps, t0, t1):
+            return True
+        return indices_problem(steps, t0, t1) or True
+
+    @classmethod
+    def execute(cls, model, positive, negative, latent, seed, cfg, motion_x, motion_y, steps, t0, t1,
+                chunk_size, sigmas=None):
+        node = "Text2Video-Zero Sampler"
+        require_sd_unet(model, node)
+        x = require_image_latent(latent, model, node)
+        frames, shape = x.shape[0], x.shape[1:]
+        if sigmas is not None:
+            check(sigmas.ndim == 1 and len(sigmas) >= 3, node, "sigmas", "needs a schedule of at least 2 steps.")
+            steps = len(sigmas) - 1
+        problem = indices_problem(steps, t0, t1)
+        check(problem is None, node, "t0/t1", problem or "")
+        problem = motion_problem(frames, motion_x, motion_y)  # frame ids are absolute, also across chunks
+        check(problem is None, node, "motion_x/motion_y", problem or "")
+
+        m = model if has_cross_frame_attention(model) else add_cross_frame_attention(model)
+        table = sigma_table(m)
+        sigmas = ddim_sigmas(table, steps) if sigmas is None else sigmas.float().cpu()
+        options = dict(t0=t0, t1=t1, motion_x=motion_x, motion_y=motion_y, chunk_size=chunk_size,
+                       first_frame_noise=seeded_noise(seed, shape, 0), sigma_table=table,
+                       renoise=lambda n: seeded_noise(seed, shape, n))
+        guider = comfy.samplers.CFGGuider(m)
+        guider.set_conds(positive, negative)
+        guider.set_cfg(cfg)
+        zeros = torch.zeros((frames, *shape))
+        out = guider.sample(zeros, zeros, comfy.samplers.KSAMPLER(sample_text2video_zero, extra_options=options),
+                            sigmas, callback=Progress(m, model_calls(steps, t0, t1, frames, chunk_size)),
+                            disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
+        return io.NodeOutput({"samples": out.cpu()})
+
+
+NODES = [CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler]

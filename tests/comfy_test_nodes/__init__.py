@@ -1,0 +1,32 @@
+"""Test-only ComfyUI nodes (loaded by the server tests, never shipped as pack nodes)."""
+from comfy_api.latest import ComfyExtension, io
+
+from . import tiny
+
+_CACHE = {}
+
+
+class TinyCheckpointLoader(io.ComfyNode):
+    """Stands in for CheckpointLoaderSimple: same input name, same outputs, tiny random weights."""
+
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="VidLiftTest_TinyCheckpointLoader", display_name="Tiny Checkpoint (tests)",
+                         category="VidLiftTest", description="Tiny random-weight SD1.x-architecture model.",
+                         inputs=[io.String.Input("ckpt_name", default="tiny", tooltip="ignored")],
+                         outputs=[io.Model.Output(), io.Clip.Output(), io.Vae.Output()])
+
+    @classmethod
+    def execute(cls, ckpt_name):
+        if not _CACHE:
+            _CACHE.update(model=tiny.unet_model(), clip=tiny.clip_model(), vae=tiny.vae_model())
+        return io.NodeOutput(_CACHE["model"], _CACHE["clip"], _CACHE["vae"])
+
+
+class TestExtension(ComfyExtension):
+    async def get_node_list(self):
+        return [TinyCheckpointLoader]
+
+
+async def comfy_entrypoint():
+    return TestExtension()

@@ -1,0 +1,64 @@
+"""Tiny random-weight models of the real architectures (ComfyUI's own classes), for tests only.
+
+The U-Net is ComfyUI's UNetModel in an SD1.5 model config (eps prediction, SD1.5 schedule and
+latent format) with 32 channels and two levels; the text encoder is ComfyUI's SD1 CLIP with the
+real tokenizer and 2 small layers; the VAE is ComfyUI's AutoencoderKL with 32 base channels.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+from tiny_checkpoint import random_state_dict  # noqa: E402
+
+TINY_UNET = {"image_size": 32, "in_channels": 4, "out_channels": 4, "model_channels": 32,
+             "num_res_blocks": [1, 1], "channel_mult": [1, 2], "transformer_depth": [1, 1],
+             "transformer_depth_output": [1, 1, 1, 1], "transformer_depth_middle": 1, "context_dim": 32,
+             "use_linear_in_transformer": False, "use_spatial_transformer": True, "legacy": False,
+             "adm_in_channels": None, "use_temporal_attention": False, "use_temporal_resblock": False,
+             "use_checkpoint": False}
+TINY_CLIP = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2, "num_hidden_layers": 2,
+             "projection_dim": 32}
+TINY_VAE = {"double_z": True, "z_channels": 4, "resolution": 64, "in_channels": 3, "out_ch": 3, "ch": 32,
+            "ch_mult": [1, 2, 2, 2], "num_res_blocks": 1, "attn_resolutions": [], "dropout": 0.0}
+
+
+def unet_model(seed: int = 0, config: dict = TINY_UNET):
+    """A ModelPatcher around an SD1.5-config BaseModel with a tiny random U-Net."""
+    import comfy.model_management as mm
+    import comfy.model_patcher
+    import comfy.supported_models
+    cfg = comfy.supported_models.SD15(copy.deepcopy(config))
+    cfg.set_inference_dtype(torch.float32, None)
+    base = cfg.get_model({}, "")
+    base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed))
+    return comfy.model_patcher.ModelPatcher(base, load_device=mm.get_torch_device(),
+                                            offload_device=mm.unet_offload_device())
+
+
+def clip_model(seed: int = 1):
+    """A real comfy.sd.CLIP (SD1 tokenizer + CLIP text model) at hidden size 32."""
+    import comfy.sd
+    import comfy.sd1_clip
+    import comfy.supported_models_base
+    target = comfy.supported_models_base.ClipTarget(comfy.sd1_clip.SD1Tokenizer, comfy.sd1_clip.SD1ClipModel)
+    clip = comfy.sd.CLIP(target, model_options={"clip_l_model_config": dict(TINY_CLIP)})
+    clip.cond_stage_model.load_state_dict(random_state_dict(clip.cond_stage_model, seed, std=0.02))
+    return clip
+
+
+def vae_model(seed: int = 2):
+    import comfy.sd
+    from comfy.ldm.models.autoencoder import AutoencoderKL
+    params = {"embed_dim": 4, "ddconfig": dict(TINY_VAE)}
+    sd = random_state_dict(AutoencoderKL(**copy.deepcopy(params)), seed)
+    return comfy.sd.VAE(sd=sd, config={"params": copy.deepcopy(params)})
+
+
+def conditioning(seed: int, tokens: int = 77, dim: int = 32):
+    g = torch.Generator().manual_seed(seed)
+    return [[torch.randn(1, tokens, dim, generator=g), {}]]

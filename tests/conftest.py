@@ -1,0 +1,51 @@
+"""Test tiers: tensor/ (a) pure functions, inprocess/ (b) real ComfyUI modules with tiny random
+models, server/ (c) the real ComfyUI server with the pack in custom_nodes, workflows over HTTP."""
+from __future__ import annotations
+
+import os
+import sys
+import types
+from collections import Counter
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from comfy_env import import_comfy  # noqa: E402
+
+import_comfy(cpu=True)
+
+# The pack as package `vidlift` without executing its root __init__ (which registers nodes with a
+# running ComfyUI); ComfyUI's own top-level `nodes` module stays importable under its name.
+if "vidlift" not in sys.modules:
+    pkg = types.ModuleType("vidlift")
+    pkg.__path__ = [ROOT]
+    sys.modules["vidlift"] = pkg
+
+TIERS = {"tensor": "a: pure tensor functions", "inprocess": "b: in-process ComfyUI", "server": "c: real server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = os.path.relpath(str(item.fspath), os.path.join(ROOT, "tests")).split(os.sep)[0]
+        if tier in TIERS:
+            item.add_marker(tier)
+            item.user_properties.append(("tier", tier))
+
+
+def pytest_configure(config):
+    for name, text in TIERS.items():
+        config.addinivalue_line("markers", f"{name}: tier {text}")
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts = Counter()
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            tier = dict(getattr(rep, "user_properties", [])).get("tier", "other")
+            if rep.when == "call" or outcome in ("skipped", "error"):
+                counts[(tier, outcome)] += 1
+    terminalreporter.write_sep("-", "tiers")
+    for tier, text in TIERS.items():
+        parts = [f"{counts[(tier, o)]} {o}" for o in ("passed", "failed", "skipped", "error") if counts[(tier, o)]]
+        terminalreporter.write_line(f"tier {text}: {', '.join(parts) or 'nothing ran'}")
