@@ -1,5 +1,5 @@
 """Test tiers: tensor/ (a) pure functions, inprocess/ (b) real ComfyUI modules with tiny random
-models, server/ (c) the real ComfyUI server with the pack in custom_nodes, workflows over HTTP."""
+models, e2e/ (c) the real ComfyUI server with the pack in custom_nodes, workflows over HTTP."""
 from __future__ import annotations
 
 import os
@@ -22,7 +22,7 @@ if "vidlift" not in sys.modules:
     pkg.__path__ = [ROOT]
     sys.modules["vidlift"] = pkg
 
-TIERS = {"tensor": "a: pure tensor functions", "inprocess": "b: in-process ComfyUI", "server": "c: real server"}
+TIERS = {"tensor": "a: pure tensor functions", "inprocess": "b: in-process ComfyUI", "e2e": "c: real server over HTTP"}
 
 
 def pytest_collection_modifyitems(config, items):

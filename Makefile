@@ -1,0 +1,26 @@
+# Every target runs `make setup` first (idempotent): .venv, a real ComfyUI, .comfy_base/ with the pack linked.
+PY   := .venv/bin/python
+PORT ?= 8188
+
+.PHONY: setup demo serve test test-fast workflows clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup              ## the main job: text2video_zero.json in a headless ComfyUI -> output/*.mp4
+	@$(PY) scripts/demo.py
+
+serve: setup             ## ComfyUI with the pack and its UI on 127.0.0.1:$(PORT)
+	@$(PY) scripts/serve.py $(PORT)
+
+test: setup              ## all three test tiers (CI runs this)
+	@$(PY) -m pytest tests
+
+test-fast: setup         ## tiers a and b only
+	@$(PY) -m pytest tests/tensor tests/inprocess
+
+workflows: setup         ## regenerate workflows/*.json from scripts/make_workflows.py
+	@$(PY) scripts/make_workflows.py
+
+clean:
+	rm -rf .venv .comfy .comfy_base output .pytest_cache

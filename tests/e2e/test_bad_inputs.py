@@ -1,0 +1,63 @@
+"""Bad input over HTTP: a clear error naming node and parameter, and the server keeps serving."""
+import copy
+
+import pytest
+
+from e2e.harness import api_for_tests, load_workflow
+
+SAMPLER, WARP = "VidLift_Text2VideoZeroSampler", "VidLift_MotionLatentWarp"
+
+
+@pytest.fixture(scope="module")
+def good(object_info):
+    return api_for_tests(load_workflow("text2video_zero.json"), object_info)
+
+
+@pytest.fixture(scope="module")
+def chain(object_info):
+    return api_for_tests(load_workflow("text2video_zero_advanced.json"), object_info)
+
+
+def node_of(prompt, class_type):
+    return next(n for n in prompt.values() if n["class_type"] == class_type)
+
+
+def with_inputs(prompt, class_type, **inputs):
+    p = copy.deepcopy(prompt)
+    node_of(p, class_type)["inputs"].update(inputs)
+    return p
+
+
+def with_16_channel_latent(prompt):
+    """Feed the sampler a 16-channel latent (as an SD3/Flux Empty Latent makes)."""
+    p = copy.deepcopy(prompt)
+    p["900"] = {"class_type": "EmptySD3LatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 8}}
+    node_of(p, SAMPLER)["inputs"]["latent"] = ["900", 0]
+    return p
+
+
+@pytest.mark.parametrize("workflow,node,inputs,words", [
+    ("good", SAMPLER, dict(t0=47, t1=47), ["t0", "t1", "t0 < t1"]),
+    ("good", SAMPLER, dict(t0=10, t1=60), ["t1", "at most steps−1 = 49"]),
+    ("good", SAMPLER, dict(steps=1), ["steps", "at least 2"]),
+    ("chain", WARP, dict(frames=0), ["frames", "smaller than min of 1"]),
+    ("chain", WARP, dict(t0=50, t1=48), ["t0", "t1"]),
+])
+def test_invalid_widgets_are_rejected_at_queue_time(server, request, workflow, node, inputs, words):
+    result = server.run(with_inputs(request.getfixturevalue(workflow), node, **inputs))
+    assert result["status"] == "rejected" and result["http_status"] == 400
+    assert any(e for e in result["errors"]["node_errors"].values() if e["class_type"] == node)
+    text = str(result["errors"])
+    assert all(w in text for w in words), text
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda p: with_inputs(p, SAMPLER, motion_x=100.0), ["Text2Video-Zero Sampler", "motion_x", "below 512"]),
+    (with_16_channel_latent, ["Text2Video-Zero Sampler", "'latent'", "16 channels", "4-channel"]),
+])
+def test_runtime_errors_name_node_and_parameter_and_server_recovers(server, good, change, words):
+    result = server.run(change(good))
+    assert result["status"] == "error"
+    message = result["errors"][0]["exception_message"]
+    assert all(w in message for w in words), message
+    assert server.run(good)["status"] == "success"  # still serving
