@@ -54,21 +54,49 @@ def pipes():
     return pipe, comfy_model_from(unet_d)
 
 
-@pytest.mark.parametrize("frames,motion,cfg,seed", [(8, 12.0, 7.5, 0), (5, -40.0, 2.0, 3)])  # cfg ≤ 1 crashes the pipeline itself (torch.cat with None)
-def test_latents_match_diffusers(pipes, frames, motion, cfg, seed):
-    pipe, model = pipes
-    with torch.no_grad():
-        expected = pipe("a cat", video_length=frames, height=128, width=128, num_inference_steps=50,
-                        guidance_scale=cfg, generator=torch.Generator().manual_seed(seed), output_type="latent",
-                        motion_field_strength_x=motion, motion_field_strength_y=motion / 2, t0=44, t1=47).images
-        cond, uncond = pipe.encode_prompt("a cat", "cpu", 1, True, None)
+def to_diffusers_units(out, model):
+    """ComfyUI returns the VE state at σ_0 in unscaled latent units; diffusers the DDPM z_0 in scaled units."""
+    table = model.get_model_object("model_sampling").sigmas.float()
+    return out * 0.18215 * alphas_cumprod(table)[0].sqrt().float()
+
+
+def run_ours(model, cond, uncond, frames, seed, cfg, motion, chunk_size=8):
     table = model.get_model_object("model_sampling").sigmas.float()
     sigmas = ddim_sigmas(table, 50, final="alpha0")      # diffusers ends at ᾱ_0 (set_alpha_to_one=False)
     out = Text2VideoZeroSampler.execute(model, [[cond, {}]], [[uncond, {}]], {"samples": torch.zeros(frames, 4, 16, 16)},
-                                        seed, cfg, motion, motion / 2, 50, 44, 47, 8, sigmas=sigmas).args[0]["samples"]
-    # ComfyUI returns the VE state at σ_0 in unscaled latent units; diffusers the DDPM z_0 in scaled units
-    ours = out * 0.18215 * alphas_cumprod(table)[0].sqrt().float()
+                                        seed, cfg, motion, motion / 2, 50, 44, 47, chunk_size, sigmas=sigmas)
+    return to_diffusers_units(out.args[0]["samples"], model)
+
+
+def run_diffusers(pipe, frames, seed, cfg, motion, frame_ids=None):
+    with torch.no_grad():
+        return pipe("a cat", video_length=frames, height=128, width=128, num_inference_steps=50, guidance_scale=cfg,
+                    generator=torch.Generator().manual_seed(seed), output_type="latent", frame_ids=frame_ids,
+                    motion_field_strength_x=motion, motion_field_strength_y=motion / 2, t0=44, t1=47).images
+
+
+@pytest.mark.parametrize("frames,motion,cfg,seed", [(8, 12.0, 7.5, 0), (5, -40.0, 2.0, 3)])  # cfg ≤ 1 crashes the pipeline itself (torch.cat with None)
+def test_latents_match_diffusers(pipes, frames, motion, cfg, seed):
+    pipe, model = pipes
+    expected = run_diffusers(pipe, frames, seed, cfg, motion)
+    with torch.no_grad():
+        cond, uncond = pipe.encode_prompt("a cat", "cpu", 1, True, None)
+    ours = run_ours(model, cond, uncond, frames, seed, cfg, motion)
     assert ours.shape == expected.shape
     err = (ours - expected).abs().max().item()
     assert err <= 1e-4, f"max |Δ| = {err:.2e} (|latent| max {expected.abs().max():.2f})"
     assert expected.std() > 0.1 and (expected[1:] - expected[:1]).abs().max() > 0.1   # a real video, not a trivial match
+
+
+def test_chunked_long_video_matches_the_reference_chunk_loop(pipes):
+    """diffusers docs' long-video recipe: per chunk, frame_ids = [0] + range(start, end), same seed, keep [1:]."""
+    pipe, model = pipes
+    frames, chunk, seed = 11, 5, 4
+    starts = list(range(0, frames, chunk - 1))
+    expected = torch.cat([run_diffusers(pipe, len(ids), seed, 7.5, 12.0, ids)[1:] for ids in
+                          ([0] + list(range(s, e)) for s, e in zip(starts, starts[1:] + [frames]))])
+    with torch.no_grad():
+        cond, uncond = pipe.encode_prompt("a cat", "cpu", 1, True, None)
+    ours = run_ours(model, cond, uncond, frames, seed, 7.5, 12.0, chunk_size=chunk)
+    assert ours.shape == expected.shape == (frames, 4, 16, 16)
+    assert (ours - expected).abs().max().item() <= 1e-4
