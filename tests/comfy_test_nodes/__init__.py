@@ -18,14 +18,29 @@ class TinyCheckpointLoader(io.ComfyNode):
 
     @classmethod
     def execute(cls, ckpt_name):
-        if not _CACHE:
+        if "model" not in _CACHE:
             _CACHE.update(model=tiny.unet_model(), clip=tiny.clip_model(), vae=tiny.vae_model())
         return io.NodeOutput(_CACHE["model"], _CACHE["clip"], _CACHE["vae"])
 
 
+class TinyDiTLoader(io.ComfyNode):
+    """A tiny random Flux DiT: a MODEL that is not an SD U-Net."""
+
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="VidLiftTest_TinyDiTLoader", display_name="Tiny DiT (tests)", category="VidLiftTest",
+                         description="Tiny random-weight Flux DiT.", inputs=[], outputs=[io.Model.Output()])
+
+    @classmethod
+    def execute(cls):
+        if "dit" not in _CACHE:
+            _CACHE["dit"] = tiny.dit_model()
+        return io.NodeOutput(_CACHE["dit"])
+
+
 class TestExtension(ComfyExtension):
     async def get_node_list(self):
-        return [TinyCheckpointLoader]
+        return [TinyCheckpointLoader, TinyDiTLoader]
 
 
 async def comfy_entrypoint():

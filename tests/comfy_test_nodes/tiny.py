@@ -40,6 +40,24 @@ def unet_model(seed: int = 0, config: dict = TINY_UNET):
                                             offload_device=mm.unet_offload_device())
 
 
+TINY_DIT = {"image_model": "flux", "in_channels": 16, "out_channels": 16, "vec_in_dim": 32, "context_in_dim": 32,
+            "hidden_size": 64, "mlp_ratio": 2.0, "num_heads": 2, "depth": 1, "depth_single_blocks": 1,
+            "axes_dim": [8, 12, 12], "theta": 10000, "patch_size": 2, "qkv_bias": True, "guidance_embed": False}
+
+
+def dit_model(seed: int = 3):
+    """A real (tiny) Flux DiT as ComfyUI builds it: a model our U-Net mechanisms must refuse."""
+    import comfy.model_management as mm
+    import comfy.model_patcher
+    import comfy.supported_models
+    cfg = comfy.supported_models.Flux(copy.deepcopy(TINY_DIT))
+    cfg.set_inference_dtype(torch.float32, None)
+    base = cfg.get_model({}, "")
+    base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed))
+    return comfy.model_patcher.ModelPatcher(base, load_device=mm.get_torch_device(),
+                                            offload_device=mm.unet_offload_device())
+
+
 def clip_model(seed: int = 1):
     """A real comfy.sd.CLIP (SD1 tokenizer + CLIP text model) at hidden size 32."""
     import comfy.sd

@@ -51,7 +51,16 @@ def test_invalid_widgets_are_rejected_at_queue_time(server, request, workflow, n
     assert all(w in text for w in words), text
 
 
+def with_dit_model(prompt):
+    """Patch a Flux DiT instead of the SD U-Net."""
+    p = copy.deepcopy(prompt)
+    p["901"] = {"class_type": "VidLiftTest_TinyDiTLoader", "inputs": {}}
+    node_of(p, "VidLift_CrossFrameAttention")["inputs"]["model"] = ["901", 0]
+    return p
+
+
 @pytest.mark.parametrize("change,words", [
+    (with_dit_model, ["Cross-Frame Attention Patcher", "'model'", "U-Net of the Stable Diffusion family", "Flux"]),
     (lambda p: with_inputs(p, SAMPLER, motion_x=100.0), ["Text2Video-Zero Sampler", "motion_x", "below 512"]),
     (with_16_channel_latent, ["Text2Video-Zero Sampler", "'latent'", "16 channels", "4-channel"]),
 ])

@@ -3,6 +3,7 @@ import pytest
 import torch
 from diffusers.pipelines.deprecated.text_to_video_synthesis import pipeline_text_to_video_zero as ref
 
+from comfy_test_nodes import tiny
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.node_text2video_zero import (CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler,
                                                 has_cross_frame_attention)
@@ -65,12 +66,13 @@ def test_motion_latent_warp_node_is_warp_then_ddpm_forward(unet):
     assert torch.allclose(out[1:].double(), expected, atol=1e-5)
 
 
-def test_not_an_sd_unet_is_refused(unet, conds):
-    dit = unet.clone()
-    dit.add_object_patch("diffusion_model", torch.nn.Linear(4, 4))   # stands in for a DiT's diffusion model
+def test_a_dit_is_refused(conds):
+    dit = tiny.dit_model()
     for call in (lambda: CrossFrameAttentionPatcher.execute(dit, "first", 1.0, True, True, True),
-                 lambda: sample(dit, conds)):
-        with pytest.raises(NodeInputError, match="'model'.*U-Net of the Stable Diffusion family.*Linear"):
+                 lambda: sample(dit, conds),
+                 lambda: MotionLatentWarp.execute(dit, {"samples": torch.zeros(1, 16, 8, 8)},
+                                                  {"samples": torch.zeros(1, 16, 8, 8)}, 4, 12.0, 12.0, 50, 44, 47, 0)):
+        with pytest.raises(NodeInputError, match="'model'.*U-Net of the Stable Diffusion family.*Flux"):
             call()
 
 
