@@ -9,18 +9,33 @@ resolved, muted nodes dropped, bypassed nodes and Reroutes routed through, front
 from __future__ import annotations
 
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"  # newer ComfyUI: a combo whose chosen option adds inputs "parent.child"
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 MUTED, BYPASSED = 2, 4
 
 
+def is_widget(value: list) -> bool:
+    opts = value[1] if len(value) > 1 and isinstance(value[1], dict) else {}
+    return (isinstance(value[0], list) or value[0] in WIDGET_TYPES or value[0] == DYNAMIC_COMBO) and not opts.get("hidden")
+
+
 def widget_inputs(info: dict) -> list[tuple[str, list]]:
-    spec = []
-    for section in ("required", "optional"):
-        for name, value in (info.get("input", {}).get(section) or {}).items():
-            kind = value[0]
-            if isinstance(kind, list) or kind in WIDGET_TYPES:
-                spec.append((name, value))
-    return spec
+    return [(name, value) for section in ("required", "optional")
+            for name, value in (info.get("input", {}).get(section) or {}).items() if is_widget(value)]
+
+
+def assign_widgets(sections: dict, values: list, inputs: dict, prefix: str = "") -> None:
+    """Map widgets_values in order onto widget inputs, expanding the chosen option of dynamic combos."""
+    for name, spec in widget_inputs({"input": sections}):
+        if not values:
+            return
+        inputs[prefix + name] = value = values.pop(0)
+        if spec[0] == DYNAMIC_COMBO:
+            option = next((o for o in spec[1].get("options", []) if o.get("key") == value), None)
+            if option:
+                assign_widgets(option.get("inputs", {}), values, inputs, prefix + name + ".")
+        elif has_control_widget(name, spec) and values and values[0] in CONTROL_VALUES:
+            values.pop(0)
 
 
 def has_control_widget(name: str, value: list) -> bool:
@@ -52,12 +67,7 @@ def ui_to_api(workflow: dict, object_info: dict) -> dict:
         if isinstance(node.get("widgets_values"), dict):
             inputs.update(node["widgets_values"])
             values = []
-        for name, spec in widget_inputs(info):
-            if not values:
-                break
-            inputs[name] = values.pop(0)
-            if has_control_widget(name, spec) and values and values[0] in CONTROL_VALUES:
-                values.pop(0)
+        assign_widgets(info.get("input", {}), values, inputs)
         for inp in node.get("inputs", []):
             if inp.get("link") is not None:
                 src = source(inp["link"])

@@ -50,7 +50,12 @@ def dit_model(seed: int = 3):
     import comfy.model_management as mm
     import comfy.model_patcher
     import comfy.supported_models
-    cfg = comfy.supported_models.Flux(copy.deepcopy(TINY_DIT))
+    import dataclasses
+    from comfy.ldm.flux.model import FluxParams
+    config = copy.deepcopy(TINY_DIT)
+    if "txt_ids_dims" in {f.name for f in dataclasses.fields(FluxParams)}:  # newer ComfyUI
+        config["txt_ids_dims"] = []
+    cfg = comfy.supported_models.Flux(config)
     cfg.set_inference_dtype(torch.float32, None)
     base = cfg.get_model({}, "")
     base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed))
@@ -75,6 +80,37 @@ def vae_model(seed: int = 2):
     params = {"embed_dim": 4, "ddconfig": dict(TINY_VAE)}
     sd = random_state_dict(AutoencoderKL(**copy.deepcopy(params)), seed)
     return comfy.sd.VAE(sd=sd, config={"params": copy.deepcopy(params)})
+
+
+def temporal_vae_model(seed: int = 4, per_frame: bool = False, ch: int = 32):
+    """A comfy.sd.VAE whose decoder is ComfyUI's SVD VideoDecoder at a tiny width.
+
+    per_frame=True switches the temporal parts off (time-stack blend 0, identity time conv), so every
+    frame decodes independently: any windowing must then reproduce one decode call exactly.
+    """
+    import comfy.model_management as mm
+    import comfy.model_patcher
+    from comfy.ldm.models.autoencoder import AutoencodingEngine
+    dd = dict(TINY_VAE, ch=ch)
+    engine = AutoencodingEngine(
+        regularizer_config={"target": "comfy.ldm.models.autoencoder.DiagonalGaussianRegularizer"},
+        encoder_config={"target": "comfy.ldm.modules.diffusionmodules.model.Encoder", "params": dd},
+        decoder_config={"target": "comfy.ldm.modules.temporal_ae.VideoDecoder",
+                        "params": dict(dd, video_kernel_size=[3, 1, 1], alpha=0.0)})
+    sd = random_state_dict(engine, seed)
+    for k in sd:
+        if k.endswith("mix_factor"):
+            sd[k] = torch.full_like(sd[k], -30.0 if per_frame else 0.5)   # sigmoid: weight of the temporal branch
+        if per_frame and "time_mix_conv" in k:
+            sd[k] = torch.zeros_like(sd[k])
+            if k.endswith("weight"):
+                sd[k][:, :, 1, 0, 0] = torch.eye(sd[k].shape[0])           # identity at the centre time tap
+    engine.load_state_dict(sd)
+    vae = vae_model(seed)                                                   # the comfy.sd.VAE wrapper ...
+    vae.first_stage_model = engine.eval()                                   # ... around the video decoder
+    vae.patcher = comfy.model_patcher.ModelPatcher(engine, load_device=vae.device,
+                                                   offload_device=mm.vae_offload_device())
+    return vae
 
 
 def conditioning(seed: int, tokens: int = 77, dim: int = 32):

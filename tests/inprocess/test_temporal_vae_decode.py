@@ -1,0 +1,136 @@
+"""Temporal VAE Decode with ComfyUI's real SVD VideoDecoder class at a tiny width."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import nodes as comfy_nodes
+from comfy_test_nodes import tiny
+from vidlift.nodes.errors import NodeInputError
+from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode, has_temporal_decoder
+from vidlift.nodes.temporal_decode import blend_weights, decode_tiled, window_plan
+
+
+@pytest.fixture(scope="module")
+def temporal_vae():
+    return tiny.temporal_vae_model()
+
+
+@pytest.fixture(scope="module")
+def latent():
+    return torch.randn(20, 4, 4, 6, generator=torch.Generator().manual_seed(0))
+
+
+def decode(vae, z, window=14, overlap=4, tile=0, tile_overlap=64):
+    return TemporalVAEDecode.execute({"samples": z}, vae, window, overlap, tile, tile_overlap).args[0]
+
+
+def one_call(vae, z):
+    with torch.no_grad():
+        return vae.process_output(vae.first_stage_model.decode(z).float()).movedim(1, -1)
+
+
+def test_plan_and_weights():
+    assert window_plan(10, 14, 4) == [(0, 10)]
+    assert window_plan(30, 14, 4) == [(0, 14), (10, 24), (16, 30)]
+    for frames, w, o in [(30, 14, 4), (100, 14, 4), (17, 5, 3), (9, 2, 1), (40, 8, 0)]:
+        plan = window_plan(frames, w, o)
+        total = torch.zeros(frames)
+        for (s, e), wt in zip(plan, blend_weights(plan, frames)):
+            assert e - s == w and (wt > 0).all()
+            total[s:e] += wt
+        assert torch.allclose(total, torch.ones(frames), atol=1e-6), (frames, w, o)
+        assert plan[0][0] == 0 and plan[-1][1] == frames
+
+
+def test_window_covering_all_frames_equals_one_decode_call(temporal_vae, latent):
+    assert has_temporal_decoder(temporal_vae)
+    assert torch.allclose(decode(temporal_vae, latent, window=20, overlap=0), one_call(temporal_vae, latent), atol=1e-6)
+
+
+def test_frames_really_mix_inside_a_window(temporal_vae, latent):
+    whole = one_call(temporal_vae, latent[:6])
+    moved = latent[:6].clone()
+    moved[5] += 1.0                                  # change the last frame only
+    assert not torch.allclose(one_call(temporal_vae, moved)[4], whole[4], atol=1e-4)   # its neighbour changes
+
+
+def test_no_step_at_window_boundaries_when_frames_decode_alike(latent):
+    per_frame = tiny.temporal_vae_model(per_frame=True)
+    reference = one_call(per_frame, latent)
+    for w, o in [(14, 4), (5, 2), (3, 0), (6, 5)]:
+        assert torch.allclose(decode(per_frame, latent, w, o), reference, atol=1e-5), (w, o)
+
+
+def test_windowed_decode_stays_close_to_the_full_temporal_decode(temporal_vae, latent):
+    full, windowed = one_call(temporal_vae, latent), decode(temporal_vae, latent, 8, 4)
+    assert windowed.shape == full.shape == (20, 32, 48, 3)
+    assert (windowed - full).abs().mean() < 0.1 * (full - full.mean()).abs().mean()
+
+
+def test_spatial_tiles_never_cut_frames_and_blend_exactly_for_a_per_frame_decoder(latent):
+    per_frame = tiny.temporal_vae_model(per_frame=True)
+    calls = []
+
+    def run(z):
+        calls.append(z.shape)
+        return one_call(per_frame, z).movedim(-1, 1)
+
+    z = torch.randn(6, 4, 12, 12)
+    tiled = decode_tiled(run, z, tile=8, overlap=4, scale=8)
+    assert all(shape[0] == 6 for shape in calls) and len(calls) == 4
+    assert tiled.shape == (6, 3, 96, 96) and torch.isfinite(tiled).all()
+
+
+def test_image_only_vae_equals_stock_vae_decode(latent):
+    vae = tiny.vae_model()
+    assert not has_temporal_decoder(vae)
+    stock = comfy_nodes.VAEDecode().decode(vae, {"samples": latent})[0]
+    assert torch.equal(decode(vae, latent), stock)
+
+
+@pytest.mark.parametrize("samples,window,overlap,match", [
+    (torch.zeros(4, 4, 4, 4), 1, 0, "'window/overlap'.*at least 2"),
+    (torch.zeros(4, 4, 4, 4), 4, 4, "'window/overlap'.*between 0 and window−1 = 3"),
+    (torch.zeros(4, 16, 4, 4), 14, 4, "'samples'.*16 channels.*4-channel"),
+    (torch.zeros(1, 4, 4, 4, 4), 14, 4, "'samples'.*5-D latent"),
+])
+def test_bad_input_names_node_and_parameter(temporal_vae, samples, window, overlap, match):
+    with pytest.raises(NodeInputError, match="Temporal VAE Decode: input " + match):
+        decode(temporal_vae, samples, window, overlap)
+
+
+PROBE = r"""
+import json, resource, sys, torch
+sys.path[:0] = sys.argv[1:3]
+from comfy_env import import_comfy; import_comfy(cpu=True)
+import types; pkg = types.ModuleType("vidlift"); pkg.__path__ = [sys.argv[3]]; sys.modules["vidlift"] = pkg
+from comfy_test_nodes import tiny
+from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode
+def rss(): return int(open("/proc/self/statm").read().split()[1]) * 4096
+vae = tiny.temporal_vae_model(ch=64)
+z = torch.randn(128, 4, 8, 8)
+TemporalVAEDecode.execute({"samples": z[:2]}, vae, 14, 4, 0, 64)   # warm up allocator and kernels
+base = rss()
+peak = {}
+for n in (16, 128):
+    TemporalVAEDecode.execute({"samples": z[:n]}, vae, 14, 4, 0, 64)
+    peak[n] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+print(json.dumps(peak))
+"""
+
+
+def test_peak_memory_does_not_grow_with_frames():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # A fixed mmap threshold makes glibc return every freed tensor to the OS, so RSS follows live memory
+    # (with the default dynamic threshold, heap fragmentation adds ±15% noise).
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    out = subprocess.run([sys.executable, "-c", PROBE, os.path.join(root, "scripts"), os.path.join(root, "tests"), root],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    peak = {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    assert peak[16] > 20e6, peak                       # the window really costs memory ...
+    assert peak[128] <= 1.1 * peak[16], peak           # ... and 8× the frames do not (only the 6 MB output grows)
