@@ -2,7 +2,7 @@
 PY   := .venv/bin/python
 PORT ?= 8188
 
-.PHONY: setup demo serve test test-fast workflows clean
+.PHONY: setup demo serve test test-fast bench workflows clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,9 @@ test: setup              ## all three test tiers (CI runs this)
 
 test-fast: setup         ## tiers a and b only
 	@$(PY) -m pytest tests/tensor tests/inprocess
+
+bench: setup             ## ratios against baselines measured in the same run (not part of make test)
+	@$(PY) bench/run.py $(BENCH_ARGS)
 
 workflows: setup         ## regenerate workflows/*.json from scripts/make_workflows.py
 	@$(PY) scripts/make_workflows.py

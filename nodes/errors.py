@@ -13,3 +13,10 @@ class NodeInputError(ValueError):
 def check(ok: bool, node: str, param: str, problem: str) -> None:
     if not ok:
         raise NodeInputError(node, param, problem)
+
+
+def queue_time_check(problem, *values):
+    """For `validate_inputs`: True, or the problem text; linked inputs (None at queue time) pass."""
+    if any(v is None for v in values):
+        return True
+    return problem(*values) or True

@@ -10,7 +10,7 @@ import comfy.model_management as mm
 import comfy.utils
 from comfy.ldm.modules.temporal_ae import VideoDecoder
 
-from .errors import check
+from .errors import check, queue_time_check
 from .temporal_decode import decode_tiled, decode_windows, window_plan
 
 NODE = "Temporal VAE Decode"
@@ -101,9 +101,7 @@ class TemporalVAEDecode(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, window, overlap):
-        if None in (window, overlap):
-            return True
-        return window_problem(window, overlap) or True
+        return queue_time_check(window_problem, window, overlap)
 
     @classmethod
     def execute(cls, samples, vae, window, overlap, tile_size, tile_overlap):

@@ -9,7 +9,7 @@ import comfy.utils
 
 from .comfy_glue import Progress, require_image_latent, require_sd_unet, sigma_table
 from .cross_frame_attention import ANCHORS, CrossFrameAttentionPatch
-from .errors import check
+from .errors import check, queue_time_check
 from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
 from .schedule import ddim_sigmas, ddpm_forward, leading_timesteps
 from .text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
@@ -125,9 +125,7 @@ class MotionLatentWarp(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, steps, t0, t1):
-        if None in (steps, t0, t1):
-            return True
-        return indices_problem(steps, t0, t1) or True
+        return queue_time_check(indices_problem, steps, t0, t1)
 
     @classmethod
     def execute(cls, model, first_frame_at_T, first_frame_at_T0, frames, motion_x, motion_y, steps, t0, t1, seed):
@@ -187,9 +185,7 @@ class Text2VideoZeroSampler(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, steps, t0, t1):
-        if None in (steps, t0, t1):
-            return True
-        return indices_problem(steps, t0, t1) or True
+        return queue_time_check(indices_problem, steps, t0, t1)
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, cfg, motion_x, motion_y, steps, t0, t1,

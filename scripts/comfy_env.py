@@ -27,4 +27,6 @@ def import_comfy(cpu: bool | None = None) -> str:
     import torch
     from comfy.cli_args import args
     args.cpu = (not torch.cuda.is_available()) if cpu is None else cpu
+    if args.cpu:  # ComfyUI picks sub-quadratic attention on CPU, about 2× slower here than PyTorch's SDPA
+        args.use_pytorch_cross_attention = True
     return path

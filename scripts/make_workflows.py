@@ -94,6 +94,17 @@ def decode_and_save(g, x, model_src, latent, fps, prefix):
     g.group("Decode and save", [dec, vid, save], color="#3f8e5e")
 
 
+def text2video_zero_block(g, ckpt, pos, neg, frames, title, **sampler_widgets):
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
+    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": frames},
+                 title="Video size (batch size = frames)")
+    smp = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, **sampler_widgets}, {
+        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
+        "latent": (lat, "LATENT")})
+    g.group(title, [cfa, lat, smp], color="#8e3f78")
+    return smp
+
+
 PROMPT = ("a horse galloping on a street, high quality, HD, 8K, trending on artstation, high focus, "
           "dramatic lighting")
 
@@ -101,13 +112,7 @@ PROMPT = ("a horse galloping on a street, high quality, HD, 8K, trending on arts
 def text2video_zero(info):
     g = Graph(info, "text2video_zero")
     ckpt, pos, neg = loader_and_prompts(g, PROMPT)
-    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
-    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 8},
-                 title="Video size (batch size = frames)")
-    smp = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42}, {
-        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-        "latent": (lat, "LATENT")})
-    g.group("Text2Video-Zero", [cfa, lat, smp], color="#8e3f78")
+    smp = text2video_zero_block(g, ckpt, pos, neg, 8, "Text2Video-Zero")
     decode_and_save(g, 1100, ckpt, (smp, "LATENT"), 4.0, "video/text2video_zero")
     g.note((380, 480), "**Text2Video-Zero** (Khachatryan et al. 2023), training-free.\n\n"
            "- *Cross-Frame Attention Patcher*: every frame attends to frame 1, so appearance stays fixed.\n"
@@ -145,10 +150,31 @@ def text2video_zero_advanced(info):
     g.save()
 
 
+def temporal_vae_decode(info):
+    g = Graph(info, "temporal_vae_decode")
+    ckpt, pos, neg = loader_and_prompts(g, PROMPT)
+    smp = text2video_zero_block(g, ckpt, pos, neg, 16, "Generate 16 frames (Text2Video-Zero)", motion_x=8.0,
+                                motion_y=0.0)
+    svd = g.node("ImageOnlyCheckpointLoader", (1100, 0), {"ckpt_name": "svd_xt.safetensors"},
+                 title="SVD checkpoint (for its temporal VAE decoder)")
+    dec = g.node("VidLift_TemporalVAEDecode", (1100, 200), inputs={"samples": (smp, "LATENT"), "vae": (svd, "VAE")})
+    g.group("Temporal VAE Decode", [svd, dec], color="#3f5e8e")
+    vid = g.node("CreateVideo", (1460, 0), {"fps": 8.0}, {"images": (dec, "IMAGE")})
+    save = g.node("SaveVideo", (1460, 160), {"filename_prefix": "video/temporal_vae_decode"}, {"video": (vid, "VIDEO")},
+                  size=(320, 360))
+    g.group("Save", [vid, save], color="#3f8e5e")
+    g.note((1100, 470), "**Temporal VAE Decode.** Stable Video Diffusion's VAE decoder has temporal layers and reads "
+           "SD1.x/2.x latents. Frames are decoded together in windows of 14 (what SVD was trained on) "
+           "overlapping by 4 and cross-faded, so memory does not grow with the video length and window edges "
+           "leave no seams. With an ordinary SD VAE the node decodes frame by frame, like VAE Decode.",
+           size=(330, 250))
+    g.save()
+
+
 if __name__ == "__main__":
     from comfy_server import ComfyServer
     with ComfyServer(port=8197) as server:
         object_info = server.get("/object_info")
-    for build in (text2video_zero, text2video_zero_advanced):
+    for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

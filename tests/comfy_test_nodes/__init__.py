@@ -38,9 +38,26 @@ class TinyDiTLoader(io.ComfyNode):
         return io.NodeOutput(_CACHE["dit"])
 
 
+class TinySVDLoader(io.ComfyNode):
+    """Stands in for ImageOnlyCheckpointLoader: only its VAE (a tiny SVD VideoDecoder) is real."""
+
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="VidLiftTest_TinySVDLoader", display_name="Tiny SVD VAE (tests)",
+                         category="VidLiftTest", description="Tiny random-weight SVD temporal VAE decoder.",
+                         inputs=[io.String.Input("ckpt_name", default="tiny", tooltip="ignored")],
+                         outputs=[io.Model.Output(), io.ClipVision.Output(), io.Vae.Output()])
+
+    @classmethod
+    def execute(cls, ckpt_name):
+        if "svd_vae" not in _CACHE:
+            _CACHE["svd_vae"] = tiny.temporal_vae_model()
+        return io.NodeOutput(None, None, _CACHE["svd_vae"])
+
+
 class TestExtension(ComfyExtension):
     async def get_node_list(self):
-        return [TinyCheckpointLoader, TinyDiTLoader]
+        return [TinyCheckpointLoader, TinyDiTLoader, TinySVDLoader]
 
 
 async def comfy_entrypoint():

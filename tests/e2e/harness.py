@@ -5,7 +5,8 @@ import os
 from comfy_env import ROOT
 from workflow_api import ui_to_api
 
-TINY_LOADER = "VidLiftTest_TinyCheckpointLoader"
+SWAPS = {"CheckpointLoaderSimple": "VidLiftTest_TinyCheckpointLoader",  # stock loader -> tiny test model
+         "ImageOnlyCheckpointLoader": "VidLiftTest_TinySVDLoader"}
 
 
 def load_workflow(name):
@@ -17,8 +18,7 @@ def api_for_tests(ui, object_info, size=64):
     """The workflow in API format with the tiny test model swapped in and a small frame size."""
     prompt = ui_to_api(ui, object_info)
     for node in prompt.values():
-        if node["class_type"] == "CheckpointLoaderSimple":
-            node["class_type"] = TINY_LOADER
+        node["class_type"] = SWAPS.get(node["class_type"], node["class_type"])
         if node["class_type"] == "EmptyLatentImage":
             node["inputs"].update(width=size, height=size)
     return prompt

@@ -5,7 +5,7 @@ import pytest
 
 from e2e.harness import api_for_tests, load_workflow
 
-SAMPLER, WARP = "VidLift_Text2VideoZeroSampler", "VidLift_MotionLatentWarp"
+SAMPLER, WARP, DECODE = "VidLift_Text2VideoZeroSampler", "VidLift_MotionLatentWarp", "VidLift_TemporalVAEDecode"
 
 
 @pytest.fixture(scope="module")
@@ -16,6 +16,11 @@ def good(object_info):
 @pytest.fixture(scope="module")
 def chain(object_info):
     return api_for_tests(load_workflow("text2video_zero_advanced.json"), object_info)
+
+
+@pytest.fixture(scope="module")
+def decoding(object_info):
+    return api_for_tests(load_workflow("temporal_vae_decode.json"), object_info)
 
 
 def node_of(prompt, class_type):
@@ -42,6 +47,8 @@ def with_16_channel_latent(prompt):
     ("good", SAMPLER, dict(steps=1), ["steps", "at least 2"]),
     ("chain", WARP, dict(frames=0), ["frames", "smaller than min of 1"]),
     ("chain", WARP, dict(t0=50, t1=48), ["t0", "t1"]),
+    ("decoding", DECODE, dict(window=1), ["window", "at least 2"]),
+    ("decoding", DECODE, dict(window=8, overlap=8), ["overlap", "between 0 and window−1 = 7"]),
 ])
 def test_invalid_widgets_are_rejected_at_queue_time(server, request, workflow, node, inputs, words):
     result = server.run(with_inputs(request.getfixturevalue(workflow), node, **inputs))

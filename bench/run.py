@@ -1,0 +1,169 @@
+"""`make bench`: each figure is a ratio against a baseline measured in the same run (median and range).
+
+CPU by default (tiny configs, plus the patch overhead at SD1.5 size); `--device cuda` on a GPU machine
+runs SD1.5 size at 512², fp16. Prints a markdown table and writes bench/results/<device>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests")]
+p = argparse.ArgumentParser(description=__doc__)
+p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+p.add_argument("--reps", type=int, default=5)
+p.add_argument("--only", default="", help="comma-separated benchmark names")
+ARGS = p.parse_args()
+
+from comfy_env import import_comfy  # noqa: E402
+
+import_comfy(cpu=ARGS.device == "cpu")
+import types  # noqa: E402
+
+import torch  # noqa: E402
+
+if "vidlift" not in sys.modules:
+    pkg = types.ModuleType("vidlift")
+    pkg.__path__ = [ROOT]
+    sys.modules["vidlift"] = pkg
+
+import comfy.model_management as mm  # noqa: E402
+import comfy.sample  # noqa: E402
+from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
+from comfy_test_nodes import tiny  # noqa: E402
+from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
+from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler, add_cross_frame_attention  # noqa: E402
+from vidlift.nodes.text2video_zero import phase_indices  # noqa: E402
+
+GPU = ARGS.device == "cuda"
+ROWS = []
+
+
+def sync():
+    if GPU:
+        torch.cuda.synchronize()
+
+
+def timed(fn, reps=ARGS.reps):
+    fn()  # warm-up
+    out = []
+    for _ in range(reps):
+        sync()
+        t = time.perf_counter()
+        fn()
+        sync()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def report(name, ours, base, goal, what):
+    ratio = statistics.median(ours) / statistics.median(base)
+    lo, hi = min(ours) / max(base), max(ours) / min(base)
+    ROWS.append(dict(name=name, what=what, ours_s=statistics.median(ours), baseline_s=statistics.median(base),
+                     ratio=ratio, range=[lo, hi], goal=goal))
+    print(f"  {name}: {ratio:.3f}× ({lo:.3f}–{hi:.3f}), goal {goal}", flush=True)
+
+
+def conds(dim, frames=1):
+    return tiny.conditioning(1, dim=dim), tiny.conditioning(2, dim=dim)
+
+
+def bench_patch_overhead(label, model, dim, frames, size, steps):
+    lat = torch.zeros(frames, 4, size, size)
+    noise = comfy.sample.prepare_noise(lat, 0)
+    pos, neg = conds(dim)
+
+    def run(m):
+        return lambda: comfy.sample.sample(m, noise, steps, 7.5, "euler", "normal", pos, neg, lat, seed=0,
+                                           disable_pbar=True)
+    plain = timed(run(model))
+    cross = timed(run(add_cross_frame_attention(model)))
+    report(f"cross-frame attention overhead ({label})", cross, plain, "≤ 1.03×",
+           f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 7.5: patched / plain")
+
+
+def bench_t2v_zero(label, config, comfy_config, size, dtype, frames=8, steps=50, t0=44, t1=47):
+    unet_d = twin.diffusers_unet(config).to(dtype)
+    pipe = twin.text2video_zero_pipeline(unet_d, text_dim=config["cross_attention_dim"]).to("cuda" if GPU else "cpu")
+    model = twin.comfy_from_diffusers(unet_d.float(), comfy_config)
+    unet_d.to(dtype)
+    with torch.no_grad():
+        cond, uncond = pipe.encode_prompt("a cat", pipe.device, 1, True, None)
+    cond, uncond = cond.float().cpu(), uncond.float().cpu()
+    lat = {"samples": torch.zeros(frames, 4, size // 8, size // 8)}
+
+    def ours():
+        Text2VideoZeroSampler.execute(model, [[cond, {}]], [[uncond, {}]], lat, 0, 7.5, 12.0, 12.0, steps, t0, t1, 8)
+    theirs = timed(lambda: twin.run_diffusers(pipe, frames, 0, 7.5, 12.0, size=size, steps=steps, t0=t0, t1=t1))
+    mine = timed(ours)
+    report(f"Text2Video-Zero vs diffusers ({label})", mine, theirs, "≤ 0.8× GPU, ≤ 1.0× CPU",
+           f"{frames} frames, {steps} DDIM steps (t0 {t0}, t1 {t1}), {size}², same weights and settings")
+    # the physical limit: the bare U-Net forwards the procedure needs
+    i1, i0 = phase_indices(steps, t0, t1)
+    unet = model.model.diffusion_model
+    mm.load_models_gpu([model])
+    dev = mm.get_torch_device()
+    ctx = lambda b: torch.randn(b, 77, config["cross_attention_dim"], device=dev)  # noqa: E731
+    x = lambda b: torch.randn(b, 4, size // 8, size // 8, device=dev)  # noqa: E731
+    with torch.no_grad():
+        one = timed(lambda: unet(x(2), torch.full((2,), 500.0, device=dev), context=ctx(2)))
+        video = timed(lambda: unet(x(2 * frames), torch.full((2 * frames,), 500.0, device=dev), context=ctx(2 * frames)))
+    bare = [i0 * a + (steps - i1) * b for a, b in zip(sorted(one), sorted(video))]
+    report(f"Text2Video-Zero vs bare U-Net forwards ({label})", mine, bare, "→ 1.0",
+           f"{i0} forwards of frame 1 + {steps - i1} of all frames (cond+uncond batched)")
+
+
+def bench_vae_memory():
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    probe = os.path.join(ROOT, "tests", "comfy_test_nodes", "vae_memory_probe.py")
+    out = subprocess.run([sys.executable, probe, ARGS.device, "16", "256"], capture_output=True, text=True, env=env,
+                         check=True)
+    peak = {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    report("Temporal VAE Decode working memory, 256 vs 16 frames", [peak[256]], [peak[16]], "≤ 1.1×",
+           f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[16] / 1e6:.0f} MB for 16 frames, "
+           f"{peak[256] / 1e6:.0f} MB for 256 (W 14, O 4)")
+
+
+def bench_vae_throughput(frames=64):
+    vae = tiny.temporal_vae_model(ch=64)
+    z = torch.randn(frames, 4, 16, 16)
+    ours = timed(lambda: TemporalVAEDecode.execute({"samples": z}, vae, 14, 4, 0, 64))
+    stock = timed(lambda: vae.decode(z))
+    report("Temporal VAE Decode time vs stock VAEDecode", ours, stock, "≈ W/(W−O) = 1.4× (overlap recomputed)",
+           f"{frames} frames, same temporal VAE; stock decodes memory-sized chunks with no overlap")
+
+
+BENCHES = {
+    "patch_tiny": lambda: bench_patch_overhead("tiny", tiny.unet_model(), 32, 8, 16, 10),
+    "patch_sd15": lambda: bench_patch_overhead(
+        "SD1.5 size", twin.comfy_from_diffusers(twin.diffusers_unet(twin.SD15), twin.COMFY_SD15), 768,
+        8 if GPU else 4, 64 if GPU else 16, 20 if GPU else 2),
+    "t2v_zero": lambda: (bench_t2v_zero("SD1.5 size, fp16", twin.SD15, twin.COMFY_SD15, 512, torch.float16) if GPU
+                         else bench_t2v_zero("tiny", twin.TINY, tiny.TINY_UNET, 128, torch.float32)),
+    "t2v_zero_sd15": lambda: None if GPU else bench_t2v_zero("SD1.5 size", twin.SD15, twin.COMFY_SD15, 128,
+                                                             torch.float32, frames=4, steps=10, t0=4, t1=7),
+    "vae_memory": bench_vae_memory,
+    "vae_throughput": bench_vae_throughput,
+}
+
+if __name__ == "__main__":
+    chosen = [b for b in ARGS.only.split(",") if b] or list(BENCHES)
+    machine = torch.cuda.get_device_name() if GPU else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    print(f"VidLift bench on {machine}, torch {torch.__version__}, {ARGS.reps} repetitions", flush=True)
+    for name in chosen:
+        print(f"[{name}]", flush=True)
+        BENCHES[name]()
+    print(f"\n| benchmark | ratio (median) | range | goal | what |\n|---|---|---|---|---|")
+    for r in ROWS:
+        print(f"| {r['name']} | {r['ratio']:.3f}× | {r['range'][0]:.3f}–{r['range'][1]:.3f} | {r['goal']} | {r['what']} |")
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "results", f"{ARGS.device}.json"), "w") as f:
+        json.dump({"machine": machine, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "rows": ROWS}, f,
+                  indent=1)
