@@ -1,0 +1,77 @@
+"""Temporal Shift Patcher inside ComfyUI's real UNetModel (tiny random weights)."""
+import pytest
+import torch
+
+from inprocess.helpers import denoise_once, force_cond_uncond_split
+from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
+from vidlift.nodes.node_text2video_zero import add_cross_frame_attention
+
+SIGMA = 3.0
+
+
+def shifted(model, position="before conv1", boundary="zero", strength=1.0, parts=(True, True, True)):
+    return TemporalShiftPatcher.execute(model, 0.125, position, boundary, strength, *parts).args[0]
+
+
+@pytest.mark.parametrize("position", ["before conv1", "before first norm", "block output"])
+def test_one_frame_is_the_unpatched_model_and_frames_change(unet, conds, video, position):
+    plain1, _, _ = denoise_once(unet, video[:1], SIGMA, *conds)
+    shift1, _, _ = denoise_once(shifted(unet, position), video[:1], SIGMA, *conds)
+    assert torch.equal(shift1, plain1)
+    plain, _, _ = denoise_once(unet, video, SIGMA, *conds)
+    shift, _, _ = denoise_once(shifted(unet, position), video, SIGMA, *conds)
+    assert (shift - plain).abs().amax() > 1e-3
+
+
+def test_chunks_are_never_mixed(unet, conds, video, monkeypatch):
+    model = shifted(unet)
+    _, cond, _ = denoise_once(model, video, SIGMA, *conds)
+    _, cond_other_neg, _ = denoise_once(model, video, SIGMA, conds[0], [[conds[1][0][0] * -2.0, {}]])
+    _, cond_only, _ = denoise_once(model, video, SIGMA, conds[0], conds[1], cfg=1.0)
+    assert torch.allclose(cond, cond_other_neg, atol=1e-5) and torch.allclose(cond, cond_only, atol=1e-5)
+    force_cond_uncond_split(monkeypatch)
+    _, cond_split, _ = denoise_once(model, video, SIGMA, *conds)
+    assert torch.allclose(cond, cond_split, atol=1e-5)
+
+
+def test_selected_parts_and_strength_zero(unet, conds, video):
+    plain, _, _ = denoise_once(unet, video, SIGMA, *conds)
+    none, _, _ = denoise_once(shifted(unet, parts=(False, False, False)), video, SIGMA, *conds)
+    zero, _, _ = denoise_once(shifted(unet, strength=0.0), video, SIGMA, *conds)
+    mid, _, _ = denoise_once(shifted(unet, parts=(False, True, False)), video, SIGMA, *conds)
+    assert torch.equal(none, plain) and torch.equal(zero, plain) and not torch.allclose(mid, plain, atol=1e-4)
+
+
+def test_lora_weight_patches_still_apply_and_input_model_is_untouched(unet, conds, video):
+    key = "diffusion_model.input_blocks.1.0.in_layers.2.weight"            # a conv the shift wraps
+    diff = torch.randn_like(unet.model.state_dict()[key], generator=None) * 0.5
+
+    def with_lora(model):                                                  # a plain weight diff, as LoRA loaders add
+        m = model.clone()
+        m.add_patches({key: (diff,)}, 1.0)
+        return m
+
+    before, _, _ = denoise_once(unet, video, SIGMA, *conds)
+    lora_then_shift, _, _ = denoise_once(shifted(with_lora(unet)), video, SIGMA, *conds)
+    shift_then_lora, _, _ = denoise_once(with_lora(shifted(unet)), video, SIGMA, *conds)
+    shift_only, _, _ = denoise_once(shifted(unet), video, SIGMA, *conds)
+    assert not torch.allclose(lora_then_shift, shift_only, atol=1e-4)      # the LoRA reaches the wrapped conv
+    assert torch.allclose(lora_then_shift, shift_then_lora, atol=1e-5)     # in either order
+    after, _, _ = denoise_once(unet, video, SIGMA, *conds)
+    assert torch.equal(before, after)
+
+
+def test_composes_with_cross_frame_attention(unet, conds, video):
+    both, _, _ = denoise_once(add_cross_frame_attention(shifted(unet)), video, SIGMA, *conds)
+    other_order, _, _ = denoise_once(shifted(add_cross_frame_attention(unet)), video, SIGMA, *conds)
+    cross, _, _ = denoise_once(add_cross_frame_attention(unet), video, SIGMA, *conds)
+    assert torch.allclose(both, other_order, atol=1e-5) and not torch.allclose(both, cross, atol=1e-4)
+
+
+def test_a_dit_and_bad_fraction_are_refused(unet):
+    from comfy_test_nodes import tiny
+    from vidlift.nodes.errors import NodeInputError
+    with pytest.raises(NodeInputError, match="Temporal Shift Patcher: input 'model'.*Flux"):
+        shifted(tiny.dit_model())
+    with pytest.raises(NodeInputError, match="input 'shift_fraction'.*between 0 and 0.5"):
+        TemporalShiftPatcher.execute(unet, 0.7, "before conv1", "zero", 1.0, True, True, True)
