@@ -1,0 +1,57 @@
+"""LPFF Filter node (VideoElevator): LATENT → LATENT."""
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from .errors import check
+from .lpff import SHAPES, low_pass_filter, lpff, lpff_frames_in_batch
+
+NODE = "LPFF Filter"
+MODES = ("spatio-temporal (reference)", "temporal only")
+
+
+class LPFFFilter(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_LPFF", display_name=NODE, category="VidLift/VideoElevator",
+            description="VideoElevator's low-pass frequency filter: removes flicker (high temporal frequencies) "
+                        "from a video latent by FFT over frames and space, in float32. Use it between sampler "
+                        "nodes on an x0-like latent; the T2V/T2I Alternating KSampler applies it internally.",
+            inputs=[
+                io.Latent.Input("samples", tooltip="A video latent: frames in the batch (or a 5-D video latent)."),
+                io.Combo.Input("filter", options=list(SHAPES), default="gaussian",
+                               tooltip="Filter shape: gaussian (the reference), butterworth (order n), ideal, box."),
+                io.Combo.Input("mode", options=list(MODES), default=MODES[0],
+                               tooltip="spatio-temporal is the reference code's filter (it also softens space a "
+                                       "little); temporal only filters along frames and leaves each frame's detail."),
+                io.Float.Input("d_s", default=1.0, min=0.0, max=4.0, step=0.05,
+                               tooltip="Spatial cut-off (normalised; the reference uses 1.0)."),
+                io.Float.Input("d_t", default=0.5, min=0.0, max=4.0, step=0.05,
+                               tooltip="Temporal cut-off (normalised): LaVie 0.5, ZeroScope 0.4, AnimateLCM 0.6."),
+                io.Int.Input("order", default=4, min=1, max=32, tooltip="Butterworth order n (other shapes ignore it)."),
+                io.Int.Input("frames_per_video", default=0, min=0, max=4096,
+                             tooltip="Frames of one video when the batch holds several; 0 = the whole batch is one video."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The filtered latent, same shape.")],
+        )
+
+    @classmethod
+    def execute(cls, samples, filter, mode, d_s, d_t, order, frames_per_video):
+        x = samples["samples"]
+        check(filter in SHAPES, NODE, "filter", f"must be one of {list(SHAPES)}, got {filter!r}.")
+        check(mode in MODES, NODE, "mode", f"must be one of {list(MODES)}, got {mode!r}.")
+        args = dict(shape=filter, d_s=float(d_s), d_t=float(d_t), order=int(order), temporal_only=mode == MODES[1])
+        out = dict(samples)
+        if x.ndim == 5:  # native video latent [B, C, T, h, w]
+            out["samples"] = lpff(x, low_pass_filter(*x.shape[-3:], **args))
+            return io.NodeOutput(out)
+        check(x.ndim == 4, NODE, "samples", f"needs frames in the batch [frames, C, h, w]; got shape {list(x.shape)}.")
+        per = frames_per_video or x.shape[0]
+        check(x.shape[0] % per == 0, NODE, "frames_per_video",
+              f"{x.shape[0]} frames are not a whole number of {per}-frame videos; use a divisor of {x.shape[0]} or 0.")
+        out["samples"] = lpff_frames_in_batch(x, per, **args)
+        return io.NodeOutput(out)
+
+
+NODES = [LPFFFilter]
