@@ -171,10 +171,29 @@ def temporal_vae_decode(info):
     g.save()
 
 
+def extend_clip(info):
+    g = Graph(info, "extend_clip")
+    ckpt, pos, neg = loader_and_prompts(g, PROMPT, negative="watermark")
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
+    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 8},
+                 title="One clip (batch size = frames per clip)")
+    ext = g.node("VidLift_ReuseDiffuseExtender", (740, 0), {"seed": 42, "clips": 3}, {
+        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
+        "latent": (lat, "LATENT")})
+    g.group("Reuse and Diffuse (VidRD)", [cfa, lat, ext], color="#8e3f78")
+    decode_and_save(g, 1100, ckpt, (ext, "LATENT"), 8.0, "video/extend_clip")
+    g.note((380, 480), "**Reuse and Diffuse** (VidRD). Three clips of 8 frames: each new clip reuses the previous "
+           "clip's noise time-reversed for its first 4 frames (FNR), mixes it into the others (PNS, r = 4) and "
+           "holds its overlap frames at the previous clip's latents during the first steps (DSG, g = 0.4). "
+           "The reference keeps the overlap frames (24 frames here). Any model with frames in the batch works; "
+           "cross-frame attention keeps the appearance.", size=(330, 300))
+    g.save()
+
+
 if __name__ == "__main__":
     from comfy_server import ComfyServer
     with ComfyServer(port=8197) as server:
         object_info = server.get("/object_info")
-    for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode):
+    for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

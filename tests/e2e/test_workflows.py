@@ -19,6 +19,10 @@ def expected_video(ui):
         by_type.setdefault(n["type"], []).append(n)
     if "VidLift_MotionLatentWarp" in by_type:
         frames = by_type["VidLift_MotionLatentWarp"][0]["widgets_values"][0]
+    elif "VidLift_ReuseDiffuseExtender" in by_type:
+        _, _, _, _, clips, overlap, _, _, _, keep = by_type["VidLift_ReuseDiffuseExtender"][0]["widgets_values"]
+        n = by_type["EmptyLatentImage"][0]["widgets_values"][2]
+        frames = clips * n if keep else n + (clips - 1) * (n - overlap)
     else:
         frames = max(n["widgets_values"][2] for n in by_type["EmptyLatentImage"])
     return frames, by_type["CreateVideo"][0]["widgets_values"][0]

@@ -1,0 +1,72 @@
+"""Reuse and Diffuse (VidRD, Gu et al. 2023): extend a clip by reusing its noise and per-step latents.
+
+As the official code (`model/pipeline.py::SDVideoPipeline.__call__`), for clip k+1 of N frames with
+M overlap frames, noise recycle r and staged guidance g, over S DDIM steps:
+  FNR  z^{k+1}_{t0}[j] = z^k_{t0}[N−1−j]                                   j < M
+  PNS  z^{k+1}_{t0}[j] = r/√(1+r²)·z^k_{t0}[N−1−j] + η,  η ~ N(0, 1/(1+r²))  j ≥ M
+  DSG  at step i, z^{k+1}_{t_i}[j] ← z^k_{t_i}[N−1−j]  while i < (M−j)·(S/M)·g,  j < M
+The time reversal is the reference's (each extension starts as the previous clip played backwards);
+`forward` maps frame j to the previous clip's frame (N−M+j) mod N instead — a documented deviation.
+Written as a k-diffusion sampler (STYLE.md); z is the DDPM-form noise, the sampler state x = z·√(1+σ₀²).
+"""
+from __future__ import annotations
+
+import torch
+
+from .schedule import ddim_step, vp_to_ve
+
+DEFAULTS = dict(clip_frames=8, overlap=4, recycle=4.0, guidance=0.4, steps=50, cfg=10.0)
+
+
+def staged_guidance_steps(overlap: int, steps: int, guidance: float) -> list[float]:
+    """DSG: frame j < M is replaced while the step index i < (M − j)·(S/M)·g."""
+    return [(overlap - j) * (steps / overlap) * guidance for j in range(overlap)]
+
+
+def source_frames(frames: int, overlap: int, forward: bool = False) -> torch.Tensor:
+    """Which frame of the previous clip each frame reuses: N−1−j (reference), or (N−M+j) mod N (forward)."""
+    j = torch.arange(frames)
+    return (frames - overlap + j) % frames if forward else frames - 1 - j
+
+
+def reuse_noise(previous: torch.Tensor, source: torch.Tensor, overlap: int, recycle: float,
+                fresh: torch.Tensor) -> torch.Tensor:
+    """FNR for the first M frames, PNS for the rest; previous and fresh are N(0, I) [N, ...]."""
+    reused = previous[source.to(previous.device)]
+    mixed = recycle / (1 + recycle ** 2) ** 0.5 * reused + fresh / (1 + recycle ** 2) ** 0.5
+    return torch.cat([reused[:overlap], mixed[overlap:]])
+
+
+def output_frames(clips: int, frames: int, overlap: int, keep_overlap: bool) -> int:
+    return clips * frames if keep_overlap else frames + (clips - 1) * (frames - overlap)
+
+
+@torch.no_grad()
+def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disable=None, clip_frames=8, clips=2,
+                         overlap=4, recycle=4.0, guidance=0.4, forward=False, keep_overlap=True, noise=None):
+    """VidRD, FNR + PNS + DSG (official pipeline). noise(k) gives clip k's N(0, I) draw [N, C, h, w]."""
+    extra_args = {} if extra_args is None else extra_args
+    steps, n = len(sigmas) - 1, clip_frames
+    stages = staged_guidance_steps(overlap, steps, guidance)
+    source = source_frames(n, overlap, forward)
+    s_in = x.new_ones([n])
+    video, history, init, done = [], None, None, 0
+    for k in range(clips):
+        draw = noise(k).to(x) if noise is not None else torch.randn_like(x[:n])
+        init = draw if k == 0 else reuse_noise(init, source, overlap, recycle, draw)
+        z = vp_to_ve(init, sigmas[0])
+        new_history = []
+        for i in range(steps):
+            if history is not None:                                   # DSG, the frame nearest the join longest
+                for j in range(overlap):
+                    if i < stages[j]:
+                        z[j] = history[i][source[j]].to(z)
+            new_history.append(z.cpu())
+            denoised = model(z, sigmas[i] * s_in, **extra_args)
+            if callback is not None:
+                callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": denoised})
+            done += 1
+            z = ddim_step(z, denoised, sigmas[i], sigmas[i + 1])
+        history = new_history
+        video.append((z if keep_overlap or k == 0 else z[overlap:]).cpu())
+    return torch.cat(video).to(x)
