@@ -38,6 +38,7 @@ import comfy.model_management as mm  # noqa: E402
 import comfy.sample  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny  # noqa: E402
+from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender  # noqa: E402
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
 from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler, add_cross_frame_attention  # noqa: E402
 from vidlift.nodes.text2video_zero import phase_indices  # noqa: E402
@@ -140,6 +141,21 @@ def bench_vae_throughput(frames=64):
            f"{frames} frames, same temporal VAE; stock decodes memory-sized chunks with no overlap")
 
 
+def bench_long_video(steps=20, clip=8):
+    model = add_cross_frame_attention(tiny.unet_model())
+    pos, neg = conds(32)
+    lat = {"samples": torch.zeros(clip, 4, 8, 8)}
+
+    def run(frames):
+        clips = frames // clip
+        return lambda: ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 7.5, clips, 4, 4.0, 0.4,
+                                                    "reverse (reference)", True)
+    per_frame = {n: [t / n for t in timed(run(n), reps=2 if n > 64 else ARGS.reps)] for n in (16, 64, 256)}
+    for n in (64, 256):
+        report(f"Reuse-Diffuse Extender time per frame, {n} vs 16 frames", per_frame[n], per_frame[16],
+               "flat within 10%", f"clips of {clip} frames, {steps} DDIM steps, tiny model with cross-frame attention")
+
+
 BENCHES = {
     "patch_tiny": lambda: bench_patch_overhead("tiny", tiny.unet_model(), 32, 8, 16, 10),
     "patch_sd15": lambda: bench_patch_overhead(
@@ -149,6 +165,7 @@ BENCHES = {
                          else bench_t2v_zero("tiny", twin.TINY, tiny.TINY_UNET, 128, torch.float32)),
     "t2v_zero_sd15": lambda: None if GPU else bench_t2v_zero("SD1.5 size", twin.SD15, twin.COMFY_SD15, 128,
                                                              torch.float32, frames=4, steps=10, t0=4, t1=7),
+    "long_video": bench_long_video,
     "vae_memory": bench_vae_memory,
     "vae_throughput": bench_vae_throughput,
 }
