@@ -177,7 +177,7 @@ if __name__ == "__main__":
     for name in chosen:
         print(f"[{name}]", flush=True)
         BENCHES[name]()
-    print(f"\n| benchmark | ratio (median) | range | goal | what |\n|---|---|---|---|---|")
+    print("\n| benchmark | ratio (median) | range | goal | what |\n|---|---|---|---|---|")
     for r in ROWS:
         print(f"| {r['name']} | {r['ratio']:.3f}× | {r['range'][0]:.3f}–{r['range'][1]:.3f} | {r['goal']} | {r['what']} |")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 import comfy.model_sampling
+import comfy.samplers
 import comfy.utils
 import latent_preview
 from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
@@ -55,3 +56,17 @@ class Progress:
             frame = x0[self.frame:][:1] if self.frame >= 0 else x0[-1:]
             preview = self.previewer.decode_latent_to_preview_image("JPEG", frame)
         self.pbar.update_absolute(step + 1, self.total, preview)
+
+
+def run_sampler(model, positive, negative, cfg: float, shape, sampler_function, options: dict, sigmas, total_steps: int,
+                seed: int) -> torch.Tensor:
+    """Run a k-diffusion-style sampler function through ComfyUI's CFGGuider (patches, wrappers, conds,
+    model loading), from a zero latent of `shape`; the function draws its own noise from `options`."""
+    guider = comfy.samplers.CFGGuider(model)
+    guider.set_conds(positive, negative)
+    guider.set_cfg(cfg)
+    zeros = torch.zeros(tuple(shape))
+    out = guider.sample(zeros, zeros, comfy.samplers.KSAMPLER(sampler_function, extra_options=options), sigmas,
+                        callback=Progress(model, total_steps), disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
+                        seed=seed)
+    return out.cpu()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .frames import anchor_frames, as_chunks, chunk_count, previous_frames
+from .frames import anchor_frames, chunk_count, previous_frames
 
 ANCHORS = ("first", "first+previous")
 BLOCKS = ("input", "middle", "output")

@@ -4,10 +4,7 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-import comfy.samplers
-import comfy.utils
-
-from .comfy_glue import Progress, require_image_latent, require_sd_unet, sigma_table
+from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
 from .errors import check, queue_time_check
 from .reuse_diffuse import DEFAULTS, output_frames, sample_reuse_diffuse
 from .schedule import ddim_sigmas
@@ -82,15 +79,10 @@ class ReuseDiffuseExtender(io.ComfyNode):
         options = dict(clip_frames=frames, clips=clips, overlap=overlap, recycle=noise_recycle, guidance=staged_guidance,
                        forward=direction == DIRECTIONS[1], keep_overlap=keep_overlap,
                        noise=lambda k: torch.randn((frames, *shape), generator=generator))
-        guider = comfy.samplers.CFGGuider(model)
-        guider.set_conds(positive, negative)
-        guider.set_cfg(cfg)
-        zeros = torch.zeros((frames, *shape))
-        out = guider.sample(zeros, zeros, comfy.samplers.KSAMPLER(sample_reuse_diffuse, extra_options=options),
-                            ddim_sigmas(sigma_table(model), steps), callback=Progress(model, clips * steps),
-                            disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
+        out = run_sampler(model, positive, negative, cfg, (frames, *shape), sample_reuse_diffuse, options,
+                          ddim_sigmas(sigma_table(model), steps), clips * steps, seed)
         assert out.shape[0] == output_frames(clips, frames, overlap, keep_overlap)
-        return io.NodeOutput({"samples": out.cpu()})
+        return io.NodeOutput({"samples": out})
 
 
 NODES = [ReuseDiffuseExtender]

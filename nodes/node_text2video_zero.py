@@ -4,10 +4,7 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-import comfy.samplers
-import comfy.utils
-
-from .comfy_glue import Progress, require_image_latent, require_sd_unet, sigma_table
+from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
 from .cross_frame_attention import ANCHORS, CrossFrameAttentionPatch
 from .errors import check, queue_time_check
 from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
@@ -208,14 +205,9 @@ class Text2VideoZeroSampler(io.ComfyNode):
         options = dict(t0=t0, t1=t1, motion_x=motion_x, motion_y=motion_y, chunk_size=chunk_size,
                        first_frame_noise=seeded_noise(seed, shape, 0), sigma_table=table,
                        renoise=lambda n: seeded_noise(seed, shape, n))
-        guider = comfy.samplers.CFGGuider(m)
-        guider.set_conds(positive, negative)
-        guider.set_cfg(cfg)
-        zeros = torch.zeros((frames, *shape))
-        out = guider.sample(zeros, zeros, comfy.samplers.KSAMPLER(sample_text2video_zero, extra_options=options),
-                            sigmas, callback=Progress(m, model_calls(steps, t0, t1, frames, chunk_size)),
-                            disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
-        return io.NodeOutput({"samples": out.cpu()})
+        out = run_sampler(m, positive, negative, cfg, (frames, *shape), sample_text2video_zero, options, sigmas,
+                          model_calls(steps, t0, t1, frames, chunk_size), seed)
+        return io.NodeOutput({"samples": out})
 
 
 NODES = [CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler]
