@@ -7,6 +7,8 @@ import sys
 import types
 from collections import Counter
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -21,6 +23,13 @@ if "vidlift" not in sys.modules:
     pkg = types.ModuleType("vidlift")
     pkg.__path__ = [ROOT]
     sys.modules["vidlift"] = pkg
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test draws the same random tensors on every run: a failure reproduces, never flakes."""
+    import torch
+    torch.manual_seed(0)
+
 
 TIERS = {"tensor": "a: pure tensor functions", "inprocess": "b: in-process ComfyUI", "e2e": "c: real server over HTTP"}
 
