@@ -1,0 +1,104 @@
+// Figures drawn under VidLift nodes. Each takes (ctx, box, read, upstream): `read(name, fallback)` gives the
+// node's widget value, `upstream(input, widget)` a widget of the node linked to an input. Pure drawing,
+// mirroring the Python math it illustrates (file named in each comment).
+
+const INK = "#ddd", DIM = "#777", GRID = "#444";
+const KIND = { generated: "#5b9bd5", context: "#e0a030", overlap: "#c05050", dropped: "#555", key: "#70c070" };
+
+function frame(ctx, box, title) {
+  ctx.fillStyle = "#1e1e1e";
+  ctx.fillRect(box.x, box.y, box.w, box.h);
+  ctx.strokeStyle = GRID;
+  ctx.strokeRect(box.x + 0.5, box.y + 0.5, box.w - 1, box.h - 1);
+  ctx.fillStyle = DIM;
+  ctx.font = "10px sans-serif";
+  ctx.textAlign = "left";
+  ctx.fillText(title, box.x + 4, box.y + 11);
+}
+
+// Python's round(): half to even (the filters and plans use it)
+function pyRound(v) {
+  const f = Math.floor(v), d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+// nodes/motion_warp.py: frame k shows the content moved by −δ^k = −(λδ_x·k, λδ_y·k) on a 512-px canvas
+export function motionPath(ctx, box, read) {
+  const frames = Math.max(1, read("frames", 8)), mx = read("motion_x", 12), my = read("motion_y", 12);
+  frame(ctx, box, `motion path: ${frames} frames, δ per frame (${mx}, ${my}) px of 512`);
+  const size = Math.min(box.w, box.h - 16), ox = box.x + (box.w - size) / 2, oy = box.y + 14;
+  const span = Math.max(512, ...[frames - 1].map((k) => Math.max(Math.abs(mx * k), Math.abs(my * k)) * 2 + 64));
+  const scale = size / span, cx = ox + size / 2, cy = oy + size / 2;
+  ctx.strokeStyle = GRID;
+  ctx.strokeRect(cx - 256 * scale, cy - 256 * scale, 512 * scale, 512 * scale);   // the reference canvas
+  ctx.beginPath();
+  for (let k = 0; k < frames; k++) {
+    const px = cx - mx * k * scale, py = cy - my * k * scale;
+    k === 0 ? ctx.moveTo(px, py) : ctx.lineTo(px, py);
+  }
+  ctx.strokeStyle = KIND.generated;
+  ctx.stroke();
+  for (let k = 0; k < frames; k++) {
+    ctx.fillStyle = k === 0 ? KIND.key : `rgba(91,155,213,${0.35 + 0.65 * k / Math.max(1, frames - 1)})`;
+    ctx.beginPath();
+    ctx.arc(cx - mx * k * scale, cy - my * k * scale, 3, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+}
+
+// nodes/lpff.py low_pass_filter: the temporal profile at spatial DC, from −Nyquist to DC to +Nyquist
+export function lpffResponse(ctx, box, read) {
+  const shape = read("filter", "gaussian"), ds = read("d_s", 1), dt = read("d_t", 0.5), n = read("order", 4);
+  const per = read("frames_per_video", 0), T = per > 0 ? per : 16;
+  frame(ctx, box, `${shape} filter along time, ${T} frames${per > 0 ? "" : " (all frames; drawn for 16)"}`);
+  const values = [];
+  for (let t = 0; t < T; t++) {
+    const a = 2 * t / T - 1, d2 = ((ds / (dt || 1e-9)) * a) ** 2;
+    let v;
+    if (ds === 0 || dt === 0) v = 0;
+    else if (shape === "gaussian") v = Math.exp(-d2 / (2 * ds * ds));
+    else if (shape === "butterworth") v = 1 / (1 + (d2 / (ds * ds)) ** n);
+    else if (shape === "ideal") v = d2 <= ds * 2 ? 1 : 0;
+    else { const ts = pyRound(Math.floor(T / 2) * dt), cf = Math.floor(T / 2); v = t >= Math.max(cf - ts, 0) && t < cf + ts ? 1 : 0; }
+    values.push(v);
+  }
+  const top = box.y + 16, h = box.h - 22, bw = box.w / T;
+  ctx.fillStyle = KIND.generated;
+  values.forEach((v, t) => ctx.fillRect(box.x + t * bw + 1, top + h * (1 - v), Math.max(1, bw - 2), h * v));
+  ctx.fillStyle = INK;
+  ctx.textAlign = "center";
+  ctx.fillText("DC", box.x + (Math.floor(T / 2) + 0.5) * bw, box.y + box.h - 2);
+}
+
+// A row of frame cells per window; kinds: generated / context / overlap / dropped / key
+function timeline(ctx, box, title, rows, total) {
+  frame(ctx, box, title);
+  const top = box.y + 16, rh = Math.min(14, (box.h - 20) / Math.max(1, rows.length)), cw = box.w / Math.max(1, total);
+  rows.forEach((row, r) => row.forEach(([start, kind]) => {
+    ctx.fillStyle = KIND[kind];
+    ctx.fillRect(box.x + start * cw + (cw > 3 ? 0.5 : 0), top + r * rh + 1, Math.max(1, cw - (cw > 3 ? 1 : 0)), rh - 2);
+  }));
+}
+
+// nodes/reuse_diffuse.py output_frames: clip c starts M frames before clip c−1 ends (its overlap reuses them)
+export function reuseDiffuseTimeline(ctx, box, read, upstream) {
+  const N = upstream("latent", "batch_size") ?? 16, clips = read("clips", 3), M = read("overlap", 4);
+  const keep = read("keep_overlap", true), rows = [];
+  let start = 0;
+  for (let c = 0; c < Math.min(clips, 12); c++) {
+    const row = [];
+    for (let j = 0; j < N; j++) row.push([start + j, c > 0 && j < M ? (keep ? "overlap" : "dropped") : "generated"]);
+    rows.push(row);
+    start += keep ? N : N - M;
+  }
+  const total = keep ? clips * N : N + (clips - 1) * (N - M);
+  timeline(ctx, box, `${clips} clips of ${N} frames, M = ${M} → ${total} frames`, rows, rows.length ? rows.at(-1).at(-1)[0] + 1 : 1);
+}
+
+export const FIGURES = {
+  VidLift_MotionLatentWarp: motionPath,
+  VidLift_LPFF: lpffResponse,
+  VidLift_ReuseDiffuseExtender: reuseDiffuseTimeline,
+};

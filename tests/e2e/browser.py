@@ -1,0 +1,54 @@
+"""Headless Chromium (Debian's package, no browser download) driven by Playwright against the real frontend."""
+from __future__ import annotations
+
+import os
+import shutil
+
+CHROMIUM = os.environ.get("VIDLIFT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+# as root on a closed network: no sandbox, no background connections (they are refused and flood the log)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Console noise of the frontend itself, present with no custom nodes at all: resources of hosts this closed
+# network cannot reach, absent per-user files, and one error the frontend logs on a fresh user profile.
+NOISE = ("Failed to load resource", "net::ERR_", "Cannot read properties of undefined (reading 'id')")
+
+
+def is_noise(text: str) -> bool:
+    return any(n in text for n in NOISE)
+
+
+class Page:
+    """One frontend tab: console errors collected, workflows loaded through the app's own loader."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" and not is_noise(m.text) else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        # a returning artist: no first-run template browser, no "Nodes 2.0" banner over the canvas
+        self.page.request.post(url + "/api/settings", data={"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False})
+        self.page.add_init_script("localStorage.setItem('vueNodesBannerDismissed', 'true')")
+        self.page.goto(url)
+        self.page.wait_for_function("window.app && window.app.graph && window.LiteGraph && window.app.extensionManager",
+                                    timeout=120_000)
+        self.page.wait_for_timeout(1000)
+        self.close_dialogs()
+
+    def eval(self, script: str, arg=None):
+        return self.page.evaluate(script, arg)
+
+    def close_dialogs(self):
+        self.page.keyboard.press("Escape")
+        self.eval("() => document.querySelectorAll('.p-dialog-close-button').forEach(b => b.click())")
+
+    def dialogs(self) -> list[str]:
+        return self.eval("() => Array.from(document.querySelectorAll('.p-dialog')).map(d => d.innerText)")
+
+    def load(self, workflow: dict):
+        self.eval("wf => window.app.loadGraphData(wf)", workflow)
+        self.page.wait_for_timeout(800)
+
+    def fit_view(self):
+        self.eval("() => window.app.extensionManager.command.execute('Comfy.Canvas.FitView')")
+        self.eval("() => window.app.graph.setDirtyCanvas(true, true)")
+        self.page.wait_for_timeout(400)
