@@ -2,7 +2,7 @@
 PY   := .venv/bin/python
 PORT ?= 8188
 
-.PHONY: setup demo serve test test-fast bench workflows clean
+.PHONY: setup demo serve test test-fast bench workflows thumbnails docs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,12 @@ bench: setup             ## ratios against baselines measured in the same run (n
 
 workflows: setup         ## regenerate workflows/*.json from scripts/make_workflows.py
 	@$(PY) scripts/make_workflows.py
+
+thumbnails: setup        ## template-browser pictures workflows/*.jpg, taken in headless Chromium
+	@$(PY) scripts/make_thumbnails.py
+
+docs: setup              ## node help pages js/docs/*.md and locales/en/nodeDefs.json from the live schemas
+	@$(PY) scripts/make_docs.py
 
 clean:
 	rm -rf .venv .comfy .comfy_base output .pytest_cache

@@ -52,7 +52,7 @@ export function motionPath(ctx, box, read) {
 export function lpffResponse(ctx, box, read) {
   const shape = read("filter", "gaussian"), ds = read("d_s", 1), dt = read("d_t", 0.5), n = read("order", 4);
   const per = read("frames_per_video", 0), T = per > 0 ? per : 16;
-  frame(ctx, box, `${shape} filter along time, ${T} frames${per > 0 ? "" : " (all frames; drawn for 16)"}`);
+  frame(ctx, box, `${shape} response along time, ${T} frames${per > 0 ? "" : " (drawn for 16)"}`);
   const values = [];
   for (let t = 0; t < T; t++) {
     const a = 2 * t / T - 1, d2 = ((ds / (dt || 1e-9)) * a) ** 2;

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from comfy_env import ROOT
-from e2e.browser import ARGS, CHROMIUM, Page
+from browser import ARGS, CHROMIUM, Page
 from e2e.harness import load_workflow
 
 WORKFLOWS = sorted(f for f in os.listdir(os.path.join(ROOT, "workflows")) if f.endswith(".json"))

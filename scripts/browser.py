@@ -20,13 +20,14 @@ def is_noise(text: str) -> bool:
 class Page:
     """One frontend tab: console errors collected, workflows loaded through the app's own loader."""
 
-    def __init__(self, browser, url: str):
-        self.page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    def __init__(self, browser, url: str, size=(1600, 1000)):
+        self.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" and not is_noise(m.text) else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         # a returning artist: no first-run template browser, no "Nodes 2.0" banner over the canvas
-        self.page.request.post(url + "/api/settings", data={"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False})
+        self.page.request.post(url + "/api/settings", data={"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False,
+                                                         "LiteGraph.Canvas.LowQualityRenderingZoomThreshold": 0.1})
         self.page.add_init_script("localStorage.setItem('vueNodesBannerDismissed', 'true')")
         self.page.goto(url)
         self.page.wait_for_function("window.app && window.app.graph && window.LiteGraph && window.app.extensionManager",
@@ -52,3 +53,16 @@ class Page:
         self.eval("() => window.app.extensionManager.command.execute('Comfy.Canvas.FitView')")
         self.eval("() => window.app.graph.setDirtyCanvas(true, true)")
         self.page.wait_for_timeout(400)
+
+    def graph_box(self, pad: int = 12):
+        """The screen rectangle (x, y, w, h) that holds every node and group after fit_view."""
+        return self.eval("""pad => {
+          const ds = window.app.canvas.ds, g = window.app.graph, r = [Infinity, Infinity, -Infinity, -Infinity];
+          const add = (x, y, w, h) => { r[0] = Math.min(r[0], x); r[1] = Math.min(r[1], y);
+                                        r[2] = Math.max(r[2], x + w); r[3] = Math.max(r[3], y + h); };
+          for (const n of g._nodes) add(n.pos[0], n.pos[1] - 30, n.size[0], n.size[1] + 30);
+          for (const gr of g._groups || []) add(gr.pos[0], gr.pos[1], gr.size[0], gr.size[1]);
+          const rect = window.app.canvas.canvas.getBoundingClientRect();
+          const sx = v => rect.left + (v + ds.offset[0]) * ds.scale, sy = v => rect.top + (v + ds.offset[1]) * ds.scale;
+          return [sx(r[0]) - pad, sy(r[1]) - pad, (r[2] - r[0]) * ds.scale + 2 * pad, (r[3] - r[1]) * ds.scale + 2 * pad];
+        }""", pad)
