@@ -190,10 +190,40 @@ def extend_clip(info):
     g.save()
 
 
+def showcase(info):
+    """Several mechanisms in one graph: two patches, Text2Video-Zero sampling, LPFF, temporal decoding."""
+    g = Graph(info, "showcase")
+    ckpt, pos, neg = loader_and_prompts(g, PROMPT)
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
+    tsm = g.node("VidLift_TemporalShift", (380, 290), {"strength": 0.25}, {"model": (cfa, "MODEL")},
+                 title="Temporal Shift (low strength without a Latent-Shift LoRA)")
+    lat = g.node("EmptyLatentImage", (380, 620), {"width": 512, "height": 512, "batch_size": 8},
+                 title="Video size (batch size = frames)")
+    smp = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, "motion_x": 8.0, "motion_y": 0.0}, {
+        "model": (tsm, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
+        "latent": (lat, "LATENT")})
+    g.group("Make a video model and sample (Text2Video-Zero + Latent-Shift)", [cfa, tsm, lat, smp], color="#8e3f78")
+    lpf = g.node("VidLift_LPFF", (1100, 0), {"mode": "temporal only", "d_t": 0.6}, {"samples": (smp, "LATENT")},
+                 title="LPFF: remove flicker along time")
+    svd = g.node("ImageOnlyCheckpointLoader", (1100, 420), {"ckpt_name": "svd_xt.safetensors"},
+                 title="SVD checkpoint (for its temporal VAE decoder)")
+    dec = g.node("VidLift_TemporalVAEDecode", (1460, 0), inputs={"samples": (lpf, "LATENT"), "vae": (svd, "VAE")})
+    g.group("Smooth and decode (VideoElevator's LPFF, a temporal decoder)", [lpf, svd, dec], color="#3f5e8e")
+    vid = g.node("CreateVideo", (1820, 0), {"fps": 8.0}, {"images": (dec, "IMAGE")})
+    save = g.node("SaveVideo", (1820, 160), {"filename_prefix": "video/showcase"}, {"video": (vid, "VIDEO")},
+                  size=(320, 360))
+    g.group("Save", [vid, save], color="#3f8e5e")
+    g.note((740, 520), "**Showcase.** Cross-frame attention keeps the appearance of frame 1; the temporal shift "
+           "lets each frame see its neighbours (use strength 1 with a LoRA trained by *Train Temporal Shift LoRA*); "
+           "Text2Video-Zero adds global motion; LPFF (temporal only) removes flicker from the final latent; "
+           "SVD's temporal decoder decodes in overlapping windows.", size=(330, 260))
+    g.save()
+
+
 if __name__ == "__main__":
     from comfy_server import ComfyServer
     with ComfyServer(port=8197) as server:
         object_info = server.get("/object_info")
-    for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip):
+    for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, showcase):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))
