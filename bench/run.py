@@ -64,6 +64,22 @@ def timed(fn, reps=ARGS.reps):
     return out
 
 
+def timed_interleaved(fns: dict, reps=ARGS.reps) -> dict:
+    """Time several runs round-robin (a, b, c, a, b, c, …), so a machine slowing down over the run (a shared
+    CPU) biases none of them; one warm-up each."""
+    for fn in fns.values():
+        fn()
+    out = {k: [] for k in fns}
+    for _ in range(reps):
+        for k, fn in fns.items():
+            sync()
+            t = time.perf_counter()
+            fn()
+            sync()
+            out[k].append(time.perf_counter() - t)
+    return out
+
+
 def report(name, ours, base, goal, what):
     ratio = statistics.median(ours) / statistics.median(base)
     lo, hi = min(ours) / max(base), max(ours) / min(base)
@@ -150,7 +166,8 @@ def bench_long_video(steps=20, clip=8):
         clips = frames // clip
         return lambda: ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 7.5, clips, 4, 4.0, 0.4,
                                                     "reverse (reference)", True)
-    per_frame = {n: [t / n for t in timed(run(n), reps=2 if n > 64 else ARGS.reps)] for n in (16, 64, 256)}
+    times = timed_interleaved({n: run(n) for n in (16, 64, 256)}, reps=3)
+    per_frame = {n: [t / n for t in ts] for n, ts in times.items()}
     for n in (64, 256):
         report(f"Reuse-Diffuse Extender time per frame, {n} vs 16 frames", per_frame[n], per_frame[16],
                "flat within 10%", f"clips of {clip} frames, {steps} DDIM steps, tiny model with cross-frame attention")
