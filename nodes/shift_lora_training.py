@@ -209,7 +209,7 @@ def train(shift_model, positive, clips, steps, clips_per_step, learning_rate, ra
 
 
 def lora_key_names(model, module_names) -> dict:
-    """Kohya-style names ("lora_unet_down_blocks_0_resnets_0_conv1", what A1111 and ComfyUI read) from
+    """Kohya-style names ("lora_unet_down_blocks_0_resnets_0_conv1") from
     ComfyUI's diffusers map, else ComfyUI's own "lora_unet_input_blocks_1_0_in_layers_2"; both are keys of
     comfy.lora.model_lora_keys_unet."""
     try:

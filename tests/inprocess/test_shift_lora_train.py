@@ -119,7 +119,7 @@ def test_every_saved_key_reaches_a_unet_weight(parts, trained):
     sd = safetensors.torch.load_file(trained["path"])
     ups = [k for k in sd if k.endswith(".lora_up.weight")]
     assert len(sd) == 3 * len(ups) and all(k.startswith("lora_unet_") for k in sd)
-    assert "lora_unet_down_blocks_0_resnets_0_conv1.lora_up.weight" in sd      # kohya names (A1111, ComfyUI)
+    assert "lora_unet_down_blocks_0_resnets_0_conv1.lora_up.weight" in sd      # kohya-style names
     conv = sd["lora_unet_down_blocks_0_resnets_0_conv1.lora_down.weight"]
     assert conv.shape == (8, 32, 3, 3) and sd["lora_unet_down_blocks_0_resnets_0_conv1.alpha"].item() == 8.0
     key_map = comfy.lora.model_lora_keys_unet(parts["model"].model, {})
