@@ -41,6 +41,15 @@ def parts():
                 positive=tiny.conditioning(10), images=moving_squares())
 
 
+@pytest.fixture(scope="module", autouse=True)
+def temp_directory(tmp_path_factory):
+    """The node's loss-curve preview goes to ComfyUI's temp folder: keep it out of the ComfyUI install."""
+    saved = folder_paths.get_temp_directory()
+    folder_paths.set_temp_directory(str(tmp_path_factory.mktemp("comfy_temp")))
+    yield
+    folder_paths.set_temp_directory(saved)
+
+
 @pytest.fixture(scope="module")
 def loras(tmp_path_factory):
     folder = tmp_path_factory.mktemp("loras")
