@@ -39,6 +39,7 @@ import comfy.sample  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny  # noqa: E402
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender  # noqa: E402
+from vidlift.nodes.node_temporal_shift import add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
 from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler, add_cross_frame_attention  # noqa: E402
 from vidlift.nodes.text2video_zero import phase_indices  # noqa: E402
@@ -92,7 +93,8 @@ def conds(dim, frames=1):
     return tiny.conditioning(1, dim=dim), tiny.conditioning(2, dim=dim)
 
 
-def bench_patch_overhead(label, model, dim, frames, size, steps):
+def bench_patch_overhead(label, model, dim, frames, size, steps, patch=add_cross_frame_attention,
+                         what="cross-frame attention"):
     lat = torch.zeros(frames, 4, size, size)
     noise = comfy.sample.prepare_noise(lat, 0)
     pos, neg = conds(dim)
@@ -101,8 +103,8 @@ def bench_patch_overhead(label, model, dim, frames, size, steps):
         return lambda: comfy.sample.sample(m, noise, steps, 7.5, "euler", "normal", pos, neg, lat, seed=0,
                                            disable_pbar=True)
     plain = timed(run(model))
-    cross = timed(run(add_cross_frame_attention(model)))
-    report(f"cross-frame attention overhead ({label})", cross, plain, "≤ 1.03×",
+    patched = timed(run(patch(model)))
+    report(f"{what} overhead ({label})", patched, plain, "≤ 1.03×",
            f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 7.5: patched / plain")
 
 
@@ -178,6 +180,11 @@ BENCHES = {
     "patch_sd15": lambda: bench_patch_overhead(
         "SD1.5 size", twin.comfy_from_diffusers(twin.diffusers_unet(twin.SD15), twin.COMFY_SD15), 768,
         8 if GPU else 4, 64 if GPU else 16, 20 if GPU else 2),
+    "shift": lambda: (
+        bench_patch_overhead("tiny", tiny.unet_model(), 32, 8, 16, 10, add_temporal_shift, "temporal shift"),
+        bench_patch_overhead("SD1.5 size", twin.comfy_from_diffusers(twin.diffusers_unet(twin.SD15), twin.COMFY_SD15),
+                             768, 8 if GPU else 4, 64 if GPU else 16, 20 if GPU else 2, add_temporal_shift,
+                             "temporal shift")),
     "t2v_zero": lambda: (bench_t2v_zero("SD1.5 size, fp16", twin.SD15, twin.COMFY_SD15, 512, torch.float16) if GPU
                          else bench_t2v_zero("tiny", twin.TINY, tiny.TINY_UNET, 128, torch.float32)),
     "t2v_zero_sd15": lambda: None if GPU else bench_t2v_zero("SD1.5 size", twin.SD15, twin.COMFY_SD15, 128,

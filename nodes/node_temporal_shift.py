@@ -1,6 +1,7 @@
 """Temporal Shift Patcher (Latent-Shift): MODEL → MODEL, TSM shift inside every selected ResBlock."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 
 from comfy_api.latest import io
@@ -25,6 +26,17 @@ def remember_chunks(executor, x, *args, **kwargs):
     token = CHUNKS.set(chunk_count(options))
     try:
         return executor(x, *args, **kwargs)
+    finally:
+        CHUNKS.reset(token)
+
+
+@contextlib.contextmanager
+def chunks_context(chunks):
+    """Run code as inside a U-Net call of `chunks` chunks (gradient checkpointing recomputes a layer after
+    the call has returned, possibly on another thread: it must shift exactly as the forward did)."""
+    token = CHUNKS.set(chunks)
+    try:
+        yield
     finally:
         CHUNKS.reset(token)
 

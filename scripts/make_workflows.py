@@ -217,6 +217,62 @@ def showcase(info):
            "lets each frame see its neighbours (use strength 1 with a LoRA trained by *Train Temporal Shift LoRA*); "
            "Text2Video-Zero adds global motion; LPFF (temporal only) removes flicker from the final latent; "
            "SVD's temporal decoder decodes in overlapping windows.", size=(330, 260))
+
+
+SHIFT_LORA = "temporal_shift_lora.safetensors"
+SHIFT_NOTE = ("Use the same shift_fraction, position and boundary as when the LoRA was trained "
+              "(the trainer stores them in the file's metadata).")
+
+
+def sample_frames(g, x, model, pos, neg, frames, title, size=(512, 512)):
+    lat = g.node("EmptyLatentImage", (x, 290), {"width": size[0], "height": size[1], "batch_size": frames},
+                 title="Video size (batch size = frames)")
+    smp = g.node("KSampler", (x + 360, 0), {"seed": 42, "steps": 25, "cfg": 7.5, "sampler_name": "ddim",
+                                             "scheduler": "ddim_uniform"},
+                 {"model": model, "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
+                  "latent_image": (lat, "LATENT")}, size=(320, 300))
+    g.group(title, [lat, smp], color="#8e3f78")
+    return smp
+
+
+def latent_shift(info):
+    g = Graph(info, "latent_shift")
+    ckpt, pos, neg = loader_and_prompts(g, PROMPT)
+    lora = g.node("LoraLoaderModelOnly", (380, 0), {"lora_name": SHIFT_LORA, "strength_model": 1.0},
+                  {"model": (ckpt, "MODEL")}, title="Temporal Shift LoRA (enable after training)")
+    lora["mode"] = 4                                                     # bypassed until a LoRA is trained
+    shift = g.node("VidLift_TemporalShift", (380, 150), inputs={"model": (lora, "MODEL")})
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 520), inputs={"model": (shift, "MODEL")})
+    g.group("Latent-Shift", [lora, shift, cfa], color="#8e3f78")
+    smp = sample_frames(g, 740, (cfa, "MODEL"), pos, neg, 8, "Sample all frames together")
+    decode_and_save(g, 1460, ckpt, (smp, "LATENT"), 8.0, "video/latent_shift")
+    g.note((740, 640), "**Latent-Shift** (An et al. 2023). The *Temporal Shift Patcher* moves 1/8 of the channels "
+           "of every ResBlock one frame back and 1/8 one frame forward, so the frames of the batch see their "
+           "neighbours; the KSampler denoises all 8 frames together. The paper fine-tunes the U-Net with the shift "
+           "on: train a LoRA with *latent_shift_train.json*, then enable the LoRA loader (Ctrl+B). On a model not "
+           "fine-tuned with the shift expect degraded frames (lower the patcher's strength); cross-frame attention "
+           "keeps the frames' appearance consistent. " + SHIFT_NOTE,
+           size=(330, 330))
+    g.save()
+
+
+def latent_shift_train(info):
+    g = Graph(info, "latent_shift_train")
+    ckpt, pos, neg = loader_and_prompts(g, "a video")
+    train = g.node("VidLift_TrainTemporalShiftLoRA", (380, 0), {"video_folder": "training_clips", "steps": 1000},
+                   {"model": (ckpt, "MODEL"), "vae": (ckpt, "VAE"), "positive": (pos, "CONDITIONING")},
+                   size=(360, 620))
+    curve = g.node("SaveImage", (380, 680), {"filename_prefix": "latent_shift/loss_curve"},
+                   {"images": (train, "loss_curve")}, title="Loss curve", size=(360, 300))
+    g.group("Train a Temporal Shift LoRA", [train, curve], color="#8e3f78")
+    smp = sample_frames(g, 800, (train, "model"), pos, neg, 8, "Try it: 8 frames with the trained LoRA")
+    decode_and_save(g, 1520, ckpt, (smp, "LATENT"), 8.0, "video/latent_shift_trained")
+    g.note((800, 640), "**Fine-tune for Latent-Shift.** Put short videos (mp4, webm, mov, ...) of what you want "
+           "to generate into `ComfyUI/input/training_clips/`. The trainer cuts them into clips of 16 frames, "
+           "encodes every frame with the VAE and trains a LoRA on the U-Net with the temporal shift on (ε-prediction "
+           "MSE, each clip's frames denoised together). The LoRA lands in `models/loras/` as "
+           "temporal_shift_lora.safetensors; the loss curve is saved. Memory grows with frames_per_clip and the "
+           "size; gradient checkpointing (on) trades time for memory. Then sample with *latent_shift.json*.", size=(330, 330))
     g.save()
 
 
@@ -224,6 +280,7 @@ if __name__ == "__main__":
     from comfy_server import ComfyServer
     with ComfyServer(port=8197) as server:
         object_info = server.get("/object_info")
-    for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, showcase):
+    for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, latent_shift,
+                  latent_shift_train, showcase):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

@@ -23,6 +23,11 @@ if "vidlift" not in sys.modules:
     pkg = types.ModuleType("vidlift")
     pkg.__path__ = [ROOT]
     sys.modules["vidlift"] = pkg
+# pytest imports the checkout's root __init__.py for its Package node; in a checkout whose folder name is no
+# Python identifier (a worktree such as "wt-lora") it would import it as a top-level module "__init__", where
+# the pack's relative imports fail. Answer that import with the package above.
+if not os.path.basename(ROOT).isidentifier():
+    sys.modules.setdefault("__init__", sys.modules["vidlift"])
 
 @pytest.fixture(autouse=True)
 def _seeded():

@@ -21,4 +21,25 @@ def api_for_tests(ui, object_info, size=64):
         node["class_type"] = SWAPS.get(node["class_type"], node["class_type"])
         if node["class_type"] == "EmptyLatentImage":
             node["inputs"].update(width=size, height=size)
+        if node["class_type"] == "VidLift_TrainTemporalShiftLoRA":   # a few steps on short clips
+            node["inputs"].update(steps=3, frames_per_clip=4, max_frames_per_video=8, width=size, height=size)
     return prompt
+
+
+def write_training_clips(input_dir, folder="training_clips", clips=2, frames=8, size=64):
+    """Short H.264 videos of a square moving right, for the training workflow's video_folder."""
+    import av
+    import numpy as np
+    os.makedirs(os.path.join(input_dir, folder), exist_ok=True)
+    for c in range(clips):
+        with av.open(os.path.join(input_dir, folder, f"clip{c}.mp4"), "w") as container:
+            stream = container.add_stream("libx264", rate=8)
+            stream.width = stream.height = size
+            stream.pix_fmt = "yuv420p"
+            for f in range(frames):
+                img = np.full((size, size, 3), (30, 50, 80), np.uint8)
+                x, y = 4 + 4 * f, 8 + 16 * c
+                img[y:y + 16, x:x + 16] = (230, 200, 30)
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+            container.mux(stream.encode())
+    return os.path.join(input_dir, folder)

@@ -7,7 +7,7 @@ import pytest
 
 from comfy_server import output_files
 from comfy_env import ROOT
-from e2e.harness import api_for_tests, load_workflow
+from e2e.harness import api_for_tests, load_workflow, write_training_clips
 
 WORKFLOWS = sorted(f for f in os.listdir(os.path.join(ROOT, "workflows")) if f.endswith(".json"))
 
@@ -36,6 +36,8 @@ def test_workflows_are_shipped():
 def test_workflow_runs_and_writes_a_playable_video(server, object_info, name):
     ui = load_workflow(name)
     prompt = api_for_tests(ui, object_info)
+    if any(n["type"] == "VidLift_TrainTemporalShiftLoRA" for n in ui["nodes"]):
+        write_training_clips(os.path.join(server.base_dir, "input"))
     for node in prompt.values():  # a prefix of its own, so no cached SaveVideo from another test answers
         if node["class_type"] == "SaveVideo":
             node["inputs"]["filename_prefix"] = "workflow_test/" + name[:-5]

@@ -75,3 +75,78 @@ def test_a_dit_and_bad_fraction_are_refused(unet):
         shifted(tiny.dit_model())
     with pytest.raises(NodeInputError, match="input 'shift_fraction'.*between 0 and 0.5"):
         TemporalShiftPatcher.execute(unet, 0.7, "before conv1", "zero", 1.0, True, True, True)
+
+
+
+FRACTION = 0.11       # 3 of 32 / 7 of 64 channels: portions straddle GroupNorm groups, so positions differ
+
+
+def tsm_zero(x, frames, fraction=FRACTION):
+    """TSM's TemporalShift.shift (ALGORITHMS §1(a)) written out again: zero boundary, fold = C·fraction."""
+    v = x.view(-1, frames, *x.shape[1:])
+    fold, out = int(x.shape[1] * fraction), torch.zeros_like(v)
+    out[:, :-1, :fold] = v[:, 1:, :fold]
+    out[:, 1:, fold:2 * fold] = v[:, :-1, fold:2 * fold]
+    out[:, :, 2 * fold:] = v[:, :, 2 * fold:]
+    return out.view_as(x)
+
+
+def tiny_with_norm_affine():
+    """The tiny U-Net with random GroupNorm scales and biases (all 1 and 0 in the fixture), a fresh object:
+    otherwise a shift before the norm would commute with it and positions could not be told apart."""
+    from comfy_test_nodes import tiny
+    model = tiny.unet_model(seed=0)
+    unet = model.model.diffusion_model
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for m in unet.modules():
+            if isinstance(m, torch.nn.GroupNorm):
+                m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=g))
+                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=g))
+    return model
+
+
+def hooked_reference(position, shift, parts):
+    """The same U-Net with the shift added by torch hooks on its own modules (an independent route)."""
+    from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
+    ref = tiny_with_norm_affine()
+    unet = ref.model.diffusion_model
+    blocks = {"input_blocks": unet.input_blocks, "middle_block": unet.middle_block, "output_blocks": unet.output_blocks}
+    for part in parts:
+        for m in blocks[part].modules():
+            if not isinstance(m, ResBlock):
+                continue
+            if position == "block output":
+                m.register_forward_hook(lambda mod, args, out: shift(out))
+            else:
+                layer = m.in_layers[2 if position == "before conv1" else 0]
+                layer.register_forward_pre_hook(lambda mod, args: (shift(args[0]), *args[1:]))
+    return ref
+
+
+@pytest.mark.parametrize("position,boundary,strength,parts", [
+    ("before conv1", "zero", 1.0, (True, True, True)),
+    ("before first norm", "zero", 1.0, (True, True, True)),
+    ("block output", "zero", 1.0, (True, True, True)),
+    ("before conv1", "replicate", 1.0, (True, True, False)),
+    ("before first norm", "loop", 0.5, (False, True, True)),
+])
+def test_each_option_equals_hooks_on_the_modules(conds, video, position, boundary, strength, parts):
+    """cond and uncond (2 chunks × 5 frames) each shifted within itself, as hooks on conv1/norm/block do it."""
+    from vidlift.nodes.temporal_shift import temporal_shift
+    frames = video.shape[0]
+    if boundary == "zero" and strength == 1.0:
+        shift = lambda x: tsm_zero(x, frames)                                          # noqa: E731
+    else:                                                                              # op checked by hand in tier a
+        shift = lambda x: temporal_shift(x, frames, FRACTION, boundary, strength)      # noqa: E731
+    names = [p for p, on in zip(("input_blocks", "middle_block", "output_blocks"), parts) if on]
+    model = tiny_with_norm_affine()
+    patched = TemporalShiftPatcher.execute(model, FRACTION, position, boundary, strength, *parts).args[0]
+    got, got_c, got_u = denoise_once(patched, video, SIGMA, *conds)
+    want, want_c, want_u = denoise_once(hooked_reference(position, shift, names), video, SIGMA, *conds)
+    assert torch.allclose(got_c, want_c, atol=1e-5) and torch.allclose(got_u, want_u, atol=1e-5)
+    assert torch.allclose(got, want, atol=1e-5)
+    for other in {"before conv1", "before first norm", "block output"} - {position}:   # the positions differ
+        _, wrong_c, _ = denoise_once(hooked_reference(other, shift, names), video, SIGMA, *conds)
+        assert not torch.allclose(got_c, wrong_c, atol=1e-3), other
+    assert not torch.allclose(got_c, got_u, atol=1e-3)                                 # the two chunks differ

@@ -1,0 +1,251 @@
+"""Train Temporal Shift LoRA (Latent-Shift): video clips → a LoRA for the U-Net with the temporal shift on."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+
+import torch
+from comfy_api.latest import io, ui
+
+import comfy.sd
+import comfy.utils
+import folder_paths
+
+from . import shift_lora_training as training
+from . import video_clips
+from .comfy_glue import require_sd_unet
+from .errors import check, queue_time_check
+from .node_temporal_shift import POSITIONS, add_temporal_shift
+from .temporal_shift import BOUNDARIES
+
+NODE = "Train Temporal Shift LoRA"
+BAD_CHARS = '<>:"|?*'
+
+
+def lora_name_problem(name):
+    stem = name[:-len(".safetensors")] if name.endswith(".safetensors") else name
+    if not stem.strip():
+        return "lora_name is empty: give a file name such as 'temporal_shift_lora'."
+    if "/" in name or "\\" in name or ".." in name or name.startswith("."):
+        return (f"lora_name must be a plain file name without folders or '..' (it is written into ComfyUI's loras "
+                f"folder); got {name!r}.")
+    if any(c in BAD_CHARS or ord(c) < 32 for c in name):
+        return f"lora_name may not contain control characters or any of {BAD_CHARS}; got {name!r}."
+    return None
+
+
+def settings_problem(shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step, width, height,
+                     max_frames_per_video):
+    checks = [(0.0 < shift_fraction <= 0.5, f"shift_fraction must be in (0, 0.5] (two portions of at most half the "
+                                            f"channels; 0 would train without the shift), got {shift_fraction}."),
+              (frames_per_clip >= 2, f"frames_per_clip must be at least 2 (the shift needs neighbouring frames), "
+                                     f"got {frames_per_clip}."),
+              (steps >= 1, f"steps must be at least 1, got {steps}."),
+              (0.0 < learning_rate <= 1.0, f"learning_rate must be in (0, 1], got {learning_rate}."),
+              (rank >= 1, f"rank must be at least 1, got {rank}."),
+              (clips_per_step >= 1, f"clips_per_step must be at least 1, got {clips_per_step}."),
+              (width >= 8 and height >= 8 and width % 8 == 0 and height % 8 == 0,
+               f"width and height must be multiples of 8 (the VAE's factor), got {width}×{height}."),
+              (max_frames_per_video >= 2, f"max_frames_per_video must be at least 2, got {max_frames_per_video}.")]
+    return next((msg for ok, msg in checks if not ok), None)
+
+
+def param_of(problem):
+    return problem.split(" ", 1)[0] if problem else ""
+
+
+def folder_problem(video_folder):
+    if video_folder and (os.path.isabs(video_folder) or ".." in video_folder.replace("\\", "/").split("/")):
+        return (f"video_folder must be a folder inside ComfyUI's input directory, relative to it; {video_folder!r} "
+                f"is absolute or climbs out with '..'.")
+    return None
+
+
+def lora_path(lora_name):
+    """Full path in ComfyUI's first loras folder; NodeInputError if that folder cannot be written."""
+    name = lora_name if lora_name.endswith(".safetensors") else lora_name + ".safetensors"
+    folder = folder_paths.get_folder_paths("loras")[0]
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        check(False, NODE, "lora_name", f"cannot write into ComfyUI's loras folder {folder}: {e}")
+    return name, os.path.join(folder, name)
+
+
+def gather_clips(images, video_folder, frames_per_clip, max_frames_per_video, width, height):
+    """IMAGE clips [F, H, W, 3] from the image batch and from the videos of the folder."""
+    clips = []
+    if images is not None:
+        check(images.shape[0] >= 2, NODE, "images",
+              f"has {images.shape[0]} frame(s); a training clip needs at least 2 consecutive frames.")
+        clips += video_clips.split_clips(images[..., :3], frames_per_clip)
+        height, width = images.shape[1:3]                  # videos are fitted to the image batch's size
+    if video_folder:
+        try:
+            folder = video_clips.resolve_input_folder(video_folder, folder_paths.get_input_directory())
+        except ValueError as e:
+            check(False, NODE, "video_folder", str(e))
+        files = video_clips.video_files(folder)
+        check(bool(files), NODE, "video_folder", f"has no video files ({', '.join(video_clips.VIDEO_EXTENSIONS)}).")
+        for path in files:
+            frames = video_clips.read_video(path, max_frames_per_video)
+            if frames.shape[0] < 2:
+                logging.warning("%s: %s has fewer than 2 frames, skipped", NODE, os.path.basename(path))
+                continue
+            clips += video_clips.split_clips(video_clips.fit_frames(frames, width, height), frames_per_clip)
+        check(bool(clips), NODE, "video_folder", "no video in it has at least 2 frames.")
+    check(images is not None or bool(video_folder), NODE, "images",
+          "connect the frames of a video (IMAGE batch) or name a video_folder inside ComfyUI's input directory.")
+    return clips
+
+
+class TrainTemporalShiftLoRA(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_TrainTemporalShiftLoRA", display_name=NODE, category="VidLift/Latent-Shift",
+            description="Latent-Shift fine-tuning: trains a LoRA on the U-Net with the temporal shift on, on video "
+                        "clips (the paper's ε-prediction MSE, or the model's own target such as v). The frames of "
+                        "each clip are VAE-encoded and denoised together in one batch at one timestep. Writes a "
+                        "LoRA file into ComfyUI's loras folder that the stock LoRA loaders read; use it with the "
+                        "Temporal Shift Patcher at the same settings. Interrupting leaves no file.",
+            is_output_node=True,
+            inputs=[
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL model to adapt to video (unpatched: the "
+                                                "node applies the shift itself)."),
+                io.Vae.Input("vae", tooltip="The model's VAE; it encodes every frame separately and stays frozen."),
+                io.Conditioning.Input("positive", tooltip="A caption describing the clips (used for all of them)."),
+                io.String.Input("lora_name", default="temporal_shift_lora",
+                                tooltip="File name of the LoRA in ComfyUI's loras folder (.safetensors is added); "
+                                        "an existing file of that name is replaced."),
+                io.Int.Input("frames_per_clip", default=16, min=2, max=512,
+                             tooltip="Frames denoised together in one batch: videos and the image batch are cut "
+                                     "into clips of this many consecutive frames. Bounds memory."),
+                io.Int.Input("steps", default=1000, min=1, max=1000000, tooltip="Optimizer steps."),
+                io.Float.Input("learning_rate", default=1e-4, min=1e-7, max=1.0, step=1e-6, round=1e-7,
+                               tooltip="AdamW learning rate of the LoRA weights."),
+                io.Int.Input("rank", default=16, min=1, max=256, tooltip="LoRA rank (alpha = rank)."),
+                io.Int.Input("clips_per_step", default=1, min=1, max=256,
+                             tooltip="Clips per optimizer step (batch size). Clips run one after another with "
+                                     "accumulated gradients, so memory holds one clip."),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF,
+                             tooltip="Seed of the LoRA initialisation, clip order, timesteps and noise: the same "
+                                     "seed and inputs train the same LoRA."),
+                io.Float.Input("shift_fraction", default=0.125, min=0.005, max=0.5, step=0.005,
+                               tooltip="Fraction of channels shifted each way while training (1/8 + 1/8, TSM)."),
+                io.Combo.Input("position", options=list(POSITIONS), default="before conv1",
+                               tooltip="Where the shift sits in each ResBlock (as in the Temporal Shift Patcher)."),
+                io.Combo.Input("boundary", options=list(BOUNDARIES), default="zero",
+                               tooltip="What enters at the first/last frame (as in the Temporal Shift Patcher)."),
+                io.Combo.Input("targets", options=list(training.TARGETS), default=training.TARGETS[0],
+                               tooltip="Weights that get a LoRA: every convolution and linear layer of the U-Net "
+                                       "(the paper fine-tunes all), or only those inside ResBlocks (smaller file)."),
+                io.Combo.Input("training_dtype", options=list(training.DTYPES), default="auto",
+                               tooltip="auto: bf16 autocast on GPUs that support it, else fp32 (CPU). LoRA weights "
+                                       "and the optimizer stay fp32."),
+                io.Boolean.Input("gradient_checkpointing", default=True,
+                                 tooltip="Recompute each U-Net layer in the backward pass: much less memory, about "
+                                         "30% more time."),
+                io.String.Input("video_folder", default="",
+                                tooltip="Optional: a folder inside ComfyUI's input directory (relative to it) whose "
+                                        "videos (mp4, webm, mov, mkv, avi, gif) are read with PyAV."),
+                io.Int.Input("max_frames_per_video", default=64, min=2, max=100000,
+                             tooltip="Frames read from the start of each video in video_folder."),
+                io.Int.Input("width", default=512, min=8, max=4096, step=8,
+                             tooltip="Videos are centre-cropped and resized to this width (ignored when images are "
+                                     "connected: videos then take the images' size)."),
+                io.Int.Input("height", default=512, min=8, max=4096, step=8, tooltip="Height, as width."),
+                io.Image.Input("images", optional=True,
+                               tooltip="Optional: frames of one video in order (the batch), or several videos one "
+                                       "after another in clips of frames_per_clip frames."),
+            ],
+            outputs=[io.Model.Output(display_name="model",
+                                     tooltip="The model with the temporal shift and the trained LoRA (what LoraLoader "
+                                             "+ Temporal Shift Patcher give)."),
+                     io.Image.Output(display_name="loss_curve", tooltip="Loss per step (grey) and running mean (blue)."),
+                     io.String.Output(display_name="lora_name", tooltip="The LoRA's file name in the loras folder.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, lora_name, shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step,
+                        width, height, max_frames_per_video, video_folder):
+        for answer in (queue_time_check(lora_name_problem, lora_name), queue_time_check(folder_problem, video_folder),
+                       queue_time_check(settings_problem, shift_fraction, frames_per_clip, steps, learning_rate, rank,
+                                        clips_per_step, width, height, max_frames_per_video)):
+            if answer is not True:
+                return f"{NODE}: input '{param_of(answer)}': {answer}"
+        return True
+
+    @classmethod
+    def execute(cls, model, vae, positive, lora_name, frames_per_clip, steps, learning_rate, rank, clips_per_step, seed,
+                shift_fraction, position, boundary, targets, training_dtype, gradient_checkpointing, video_folder,
+                max_frames_per_video, width, height, images=None):
+        require_sd_unet(model, NODE)
+        problem = lora_name_problem(lora_name)
+        check(problem is None, NODE, "lora_name", problem or "")
+        problem = settings_problem(shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step, width,
+                                   height, max_frames_per_video)
+        check(problem is None, NODE, param_of(problem), problem or "")
+        problem = folder_problem(video_folder)
+        check(problem is None, NODE, "video_folder", problem or "")
+        for name, value, options in (("position", position, POSITIONS), ("boundary", boundary, BOUNDARIES),
+                                     ("targets", targets, training.TARGETS),
+                                     ("training_dtype", training_dtype, training.DTYPES)):
+            check(value in options, NODE, name, f"must be one of {list(options)}, got {value!r}.")
+        filename, path = lora_path(lora_name)
+
+        with torch.inference_mode(False):
+            clips = gather_clips(images, video_folder, frames_per_clip, max_frames_per_video, width, height)
+            latent_format = model.get_model_object("latent_format")
+            with torch.no_grad():
+                latents = [latent_format.process_in(vae.encode(c)).float().cpu().clone() for c in clips]
+            shift_model = add_temporal_shift(model, shift_fraction, position, boundary, 1.0)
+            progress = TrainingProgress(steps)
+            try:
+                adapters, losses = training.train(shift_model, positive, latents, steps, clips_per_step,
+                                                  learning_rate, rank, targets, seed, training_dtype,
+                                                  gradient_checkpointing, progress)
+            finally:
+                progress.close()
+            sd = training.lora_state_dict(shift_model, adapters)
+            settings = {"shift_fraction": shift_fraction, "position": position, "boundary": boundary}
+            metadata = {"vidlift_temporal_shift": json.dumps(settings), "ss_network_dim": str(rank),
+                        "ss_network_alpha": str(rank), "ss_steps": str(steps), "ss_training_comment":
+                        f"VidLift {NODE}: use with the Temporal Shift Patcher at {settings}"}
+            try:
+                training.save_atomic(sd, path, metadata)
+            except OSError as e:
+                check(False, NODE, "lora_name", f"could not write {path}: {e}")
+        lora = comfy.utils.load_torch_file(path, safe_load=True)
+        trained, _ = comfy.sd.load_lora_for_models(shift_model, None, lora, 1.0, 0.0)
+        curve = training.image_tensor(training.loss_curve(losses))
+        return io.NodeOutput(trained, curve, filename, ui=ui.PreviewImage(curve, cls=cls))
+
+
+class TrainingProgress:
+    """ComfyUI progress bar with the loss curve as its preview, and a console bar with the running loss."""
+
+    def __init__(self, steps):
+        from tqdm.auto import tqdm
+        self.steps, self.every = steps, max(1, steps // 25)
+        self.pbar = comfy.utils.ProgressBar(steps)
+        self.console = tqdm(total=steps, desc=NODE, disable=not comfy.utils.PROGRESS_BAR_ENABLED)
+
+    def __call__(self, step, loss, losses):
+        recent = losses[-self.every:]
+        self.console.set_postfix(loss=f"{sum(recent) / len(recent):.4f}", refresh=False)
+        self.console.update(1)
+        preview = None
+        if (step + 1) % self.every == 0 or step + 1 == self.steps:
+            preview = ("JPEG", training.loss_curve(losses), 512)
+        self.pbar.update_absolute(step + 1, self.steps, preview)
+
+    def close(self):
+        self.console.close()
+
+
+NODES = [TrainTemporalShiftLoRA]
