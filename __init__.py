@@ -11,10 +11,11 @@ from .nodes.node_reuse_diffuse import NODES as REUSE_DIFFUSE_NODES
 from .nodes.node_shift_lora_train import NODES as SHIFT_LORA_TRAIN_NODES
 from .nodes.node_temporal_shift import NODES as TEMPORAL_SHIFT_NODES
 from .nodes.node_text2video_zero import NODES as TEXT2VIDEO_ZERO_NODES
+from .nodes.node_video_elevator import NODES as VIDEO_ELEVATOR_NODES
 
 WEB_DIRECTORY = "./js"
 NODES = [*TEXT2VIDEO_ZERO_NODES, *TEMPORAL_SHIFT_NODES, *LPFF_NODES, *REUSE_DIFFUSE_NODES,
-         *TEMPORAL_VAE_DECODE_NODES, *SHIFT_LORA_TRAIN_NODES]
+         *TEMPORAL_VAE_DECODE_NODES, *SHIFT_LORA_TRAIN_NODES, *VIDEO_ELEVATOR_NODES]
 
 
 class VidLiftExtension(ComfyExtension):

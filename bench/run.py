@@ -35,13 +35,17 @@ if "vidlift" not in sys.modules:
     sys.modules["vidlift"] = pkg
 
 import comfy.model_management as mm  # noqa: E402
+import comfy.patcher_extension as pe  # noqa: E402
 import comfy.sample  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny  # noqa: E402
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender  # noqa: E402
 from vidlift.nodes.node_temporal_shift import add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
+from vidlift.nodes.node_temporal_shift import add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler, add_cross_frame_attention  # noqa: E402
+from vidlift.nodes.node_video_elevator import INVERSIONS, AlternatingKSampler  # noqa: E402
+from vidlift.nodes.video_elevator import model_calls, preset_remaining, refine_indices  # noqa: E402
 from vidlift.nodes.text2video_zero import phase_indices  # noqa: E402
 
 GPU = ARGS.device == "cuda"
@@ -175,6 +179,50 @@ def bench_long_video(steps=20, clip=8):
                "flat within 10%", f"clips of {clip} frames, {steps} DDIM steps, tiny model with cross-frame attention")
 
 
+def bench_alternating(label, make_model, dim, size, frames=8, steps=50, k=8):
+    """VideoElevator, ZeroScope preset: U-Net calls counted by a wrapper on each model vs the analytic count, and
+    the node's wall time vs the time spent inside those calls (the loop's own overhead: LPFF, inversion algebra,
+    cond handling, model switching)."""
+    inside = []
+
+    def timed_unet(model):
+        def wrapper(executor, *a, **kw):
+            sync()
+            t = time.perf_counter()
+            out = executor(*a, **kw)
+            sync()
+            inside.append(time.perf_counter() - t)
+            return out
+        m = model.clone()
+        m.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "vidlift_bench_time", wrapper)
+        return m
+    image, video = timed_unet(make_model(0)), timed_unet(add_temporal_shift(make_model(5)))
+    pos, neg = conds(dim)
+    lat = {"samples": torch.zeros(frames, 4, size // 8, size // 8)}
+    walls, unet_s, counted = [], [], []
+
+    def run():
+        inside.clear()
+        t = time.perf_counter()
+        AlternatingKSampler.execute(image, pos, neg, video, pos, neg, lat, 0, steps, 7.5, 7.5, "ZeroScope", "", k,
+                                    "ddim", "gaussian", 1.0, 0.4, INVERSIONS[0], 1.5, True)
+        sync()
+        walls.append(time.perf_counter() - t)
+        unet_s.append(sum(inside))
+        counted.append(len(inside))
+    for _ in range(ARGS.reps + 1):
+        run()
+    walls, unet_s = walls[1:], unet_s[1:]                                  # the first run is the warm-up
+    calls = model_calls(steps, refine_indices(preset_remaining("ZeroScope", steps), steps), k)
+    analytic = sum(calls.values())
+    assert set(counted) == {analytic}, (counted, calls)
+    report(f"VideoElevator U-Net calls, counted / analytic ({label})", [counted[-1]], [analytic], "= 1",
+           f"ZeroScope, N {steps}, K {k}, {frames} frames: {calls['image']} T2I (CFG) + {calls['video']} T2V (CFG) + "
+           f"{calls['inversion']} inversion + {calls['pnp']} PnP = {analytic}")
+    report(f"VideoElevator wall time / time inside U-Net calls ({label})", walls, unet_s, "→ 1.0",
+           f"same run, {size}²; T2I + cross-frame attention, T2V = other weights + temporal shift")
+
+
 BENCHES = {
     "patch_tiny": lambda: bench_patch_overhead("tiny", tiny.unet_model(), 32, 8, 16, 10),
     "patch_sd15": lambda: bench_patch_overhead(
@@ -192,6 +240,10 @@ BENCHES = {
     "long_video": bench_long_video,
     "vae_memory": bench_vae_memory,
     "vae_throughput": bench_vae_throughput,
+    "alternating": lambda: (
+        bench_alternating("SD1.5 size", lambda s: twin.comfy_from_diffusers(twin.diffusers_unet(twin.SD15, seed=s),
+                                                                            twin.COMFY_SD15), 768, 512) if GPU
+        else bench_alternating("tiny", lambda s: tiny.unet_model(seed=s), 32, 128)),
 }
 
 if __name__ == "__main__":

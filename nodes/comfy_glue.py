@@ -65,8 +65,13 @@ def run_sampler(model, positive, negative, cfg: float, shape, sampler_function, 
     guider = comfy.samplers.CFGGuider(model)
     guider.set_conds(positive, negative)
     guider.set_cfg(cfg)
+    return run_guider(guider, shape, sampler_function, options, sigmas, total_steps, seed)
+
+
+def run_guider(guider, shape, sampler_function, options: dict, sigmas, total_steps: int, seed: int) -> torch.Tensor:
+    """`run_sampler` with a guider of your own (e.g. one that carries a second model)."""
     zeros = torch.zeros(tuple(shape))
     out = guider.sample(zeros, zeros, comfy.samplers.KSAMPLER(sampler_function, extra_options=options), sigmas,
-                        callback=Progress(model, total_steps), disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
-                        seed=seed)
+                        callback=Progress(guider.model_patcher, total_steps),
+                        disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
     return out.cpu()

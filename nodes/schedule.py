@@ -74,3 +74,18 @@ def ddpm_forward(x: torch.Tensor, sigma_table: torch.Tensor, t_from: int, t_to: 
 def ddim_step(x: torch.Tensor, denoised: torch.Tensor, sigma: float, sigma_next: float) -> torch.Tensor:
     """DDIM (η = 0): x' = x̂₀ + σ'·ε̂ with ε̂ = (x − x̂₀)/σ; ascending σ gives DDIM inversion."""
     return denoised + (x - denoised) * (float(sigma_next) / float(sigma))
+
+
+def read_at(x: torch.Tensor, sigma: float, sigma_new: float) -> torch.Tensor:
+    """The same sample z = x/√(1 + σ²), given to a model as if it sat at σ_new: x·√(1 + σ_new²)/√(1 + σ²)."""
+    return x * ((1.0 + float(sigma_new) ** 2) / (1.0 + float(sigma) ** 2)) ** 0.5
+
+
+def ddim_invert(x: torch.Tensor, eps: torch.Tensor, sigma: float, sigma_next: float) -> torch.Tensor:
+    """One DDIM inversion step as diffusers' DDIMInverseScheduler.step (ALGORITHMS.md, shared conventions).
+
+    The sample z = x/√(1 + σ²) sits at the lower level σ; ε̂ is predicted at the *target* level σ′
+    (the U-Net at t′ on `read_at(x, σ, σ′)`). Then x̂₀ = x − σ·ε̂ and x′ = x̂₀ + σ′·ε̂, i.e. in the VP
+    form z′ = √ᾱ′·(z − √(1 − ᾱ)·ε̂)/√ᾱ + √(1 − ᾱ′)·ε̂.
+    """
+    return x + (float(sigma_next) - float(sigma)) * eps

@@ -217,6 +217,7 @@ def showcase(info):
            "lets each frame see its neighbours (use strength 1 with a LoRA trained by *Train Temporal Shift LoRA*); "
            "Text2Video-Zero adds global motion; LPFF (temporal only) removes flicker from the final latent; "
            "SVD's temporal decoder decodes in overlapping windows.", size=(330, 260))
+    g.save()
 
 
 SHIFT_LORA = "temporal_shift_lora.safetensors"
@@ -276,11 +277,41 @@ def latent_shift_train(info):
     g.save()
 
 
+def videoelevator(info):
+    g = Graph(info, "videoelevator")
+    negative = ("text, watermark, copyright, blurry, nsfw, noise, quick motion, bad quality, flicker, dirty, ugly, "
+                "fast motion, quick cuts, fast editing, cuts")
+    ckpt, pos, neg = loader_and_prompts(g, PROMPT, negative=negative)
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")}, title="T2V: cross-frame")
+    shift = g.node("VidLift_TemporalShift", (380, 290), {"strength": 0.5}, {"model": (cfa, "MODEL")},
+                   title="T2V: temporal shift")
+    lat = g.node("EmptyLatentImage", (380, 620), {"width": 512, "height": 512, "batch_size": 8},
+                 title="Video size (batch size = frames)")
+    cond = {"positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING")}
+    smp = g.node("VidLift_AlternatingKSampler", (740, 0), {"seed": 42}, {
+        "image_model": (ckpt, "MODEL"), "image_positive": cond["positive"], "image_negative": cond["negative"],
+        "video_model": (shift, "MODEL"), "video_positive": cond["positive"], "video_negative": cond["negative"],
+        "latent": (lat, "LATENT")}, size=(340, 620))
+    g.group("VideoElevator: T2I quality, T2V motion", [cfa, shift, lat, smp], color="#8e3f78")
+    decode_and_save(g, 1120, ckpt, (smp, "LATENT"), 8.0, "video/videoelevator")
+    g.note((1120, 700), "**VideoElevator** (Zhang et al. 2024), training-free. Each of the 50 DDIM steps is a step of "
+           "the image model (T2I, with cross-frame attention); at the refining steps (preset ZeroScope: N−i = "
+           "45, 35, 25, 15) the T2I's clean estimate is low-passed over time (LPFF), re-noised and denoised 8 steps "
+           "by the video model (T2V), then DDIM-inverted back by the T2I.\n\n"
+           "- **T2V**: here the same checkpoint with Cross-Frame Attention and a half-strength Temporal Shift, so the "
+           "workflow runs with core nodes only. For real motion connect an SD1.5 video model instead (e.g. "
+           "AnimateDiff-Evolved's *Apply AnimateDiff Model*, or a second checkpoint); both models must share the "
+           "latent space, and each may have its own prompts.\n"
+           "- Reference settings: ZeroScope K 8, d_t 0.4, α 1.5; LaVie K 8, d_t 0.5, α 1.0; AnimateLCM N 30, K 6, "
+           "d_t 0.6, α 0.5, video cfg 2, video_sampler lcm.", size=(360, 420))
+    g.save()
+
+
 if __name__ == "__main__":
     from comfy_server import ComfyServer
     with ComfyServer(port=8197) as server:
         object_info = server.get("/object_info")
     for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, latent_shift,
-                  latent_shift_train, showcase):
+                  latent_shift_train, videoelevator, showcase):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

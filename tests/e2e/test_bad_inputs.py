@@ -6,6 +6,7 @@ import pytest
 from e2e.harness import api_for_tests, load_workflow
 
 SAMPLER, WARP, DECODE = "VidLift_Text2VideoZeroSampler", "VidLift_MotionLatentWarp", "VidLift_TemporalVAEDecode"
+ALTERNATING = "VidLift_AlternatingKSampler"
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,11 @@ def chain(object_info):
 @pytest.fixture(scope="module")
 def decoding(object_info):
     return api_for_tests(load_workflow("temporal_vae_decode.json"), object_info)
+
+
+@pytest.fixture(scope="module")
+def elevating(object_info):
+    return api_for_tests(load_workflow("videoelevator.json"), object_info)
 
 
 def node_of(prompt, class_type):
@@ -49,6 +55,11 @@ def with_16_channel_latent(prompt):
     ("chain", WARP, dict(t0=50, t1=48), ["t0", "t1"]),
     ("decoding", DECODE, dict(window=1), ["window", "at least 2"]),
     ("decoding", DECODE, dict(window=8, overlap=8), ["overlap", "between 0 and window−1 = 7"]),
+    ("elevating", ALTERNATING, dict(preset="custom (refine_steps)", refine_steps="45,60"),
+     ["T2V/T2I Alternating KSampler", "'refine_steps'", "outside 1..50"]),
+    ("elevating", ALTERNATING, dict(preset="custom (refine_steps)", refine_steps="45,5"),
+     ["'refine_steps/video_steps'", "i + K ≤ N"]),
+    ("elevating", ALTERNATING, dict(video_steps=0), ["video_steps"]),
 ])
 def test_invalid_widgets_are_rejected_at_queue_time(server, request, workflow, node, inputs, words):
     result = server.run(with_inputs(request.getfixturevalue(workflow), node, **inputs))
@@ -56,6 +67,14 @@ def test_invalid_widgets_are_rejected_at_queue_time(server, request, workflow, n
     assert any(e for e in result["errors"]["node_errors"].values() if e["class_type"] == node)
     text = str(result["errors"])
     assert all(w in text for w in words), text
+
+
+def with_dit_video_model(prompt):
+    """A Flux DiT (16-channel latents) as the T2V of an SD1.5 T2I."""
+    p = copy.deepcopy(prompt)
+    p["902"] = {"class_type": "VidLiftTest_TinyDiTLoader", "inputs": {}}
+    node_of(p, ALTERNATING)["inputs"]["video_model"] = ["902", 0]
+    return p
 
 
 def with_dit_model(prompt):
@@ -77,3 +96,12 @@ def test_runtime_errors_name_node_and_parameter_and_server_recovers(server, good
     message = result["errors"][0]["exception_message"]
     assert all(w in message for w in words), message
     assert server.run(good)["status"] == "success"  # still serving
+
+
+def test_models_of_different_latent_spaces_are_refused_and_server_recovers(server, elevating, good):
+    result = server.run(with_dit_video_model(elevating))
+    assert result["status"] == "error"
+    message = result["errors"][0]["exception_message"]
+    words = ["T2V/T2I Alternating KSampler", "'video_model'", "Flux latents", "SD15 latents", "one latent space"]
+    assert all(w in message for w in words), message
+    assert server.run(good)["status"] == "success"

@@ -1,0 +1,270 @@
+"""T2V/T2I Alternating KSampler node (VideoElevator): two MODELs in one sampling loop (video_elevator.py)."""
+from __future__ import annotations
+
+import torch
+from comfy_api.latest import io
+
+import comfy.model_management
+import comfy.model_patcher
+import comfy.model_sampling
+import comfy.sampler_helpers
+import comfy.samplers
+
+from .comfy_glue import require_image_latent, require_sd_unet, run_guider, sigma_table
+from .errors import NodeInputError, check, queue_time_check
+from .lpff import SHAPES, lpff_frames_in_batch
+from .node_text2video_zero import add_cross_frame_attention, has_cross_frame_attention
+from .schedule import ddim_sigmas, leading_timesteps, vp_to_ve
+from .video_elevator import (PRESETS, VIDEO_STEPS, elevate, mixed_noise, model_calls, parse_remaining,
+                             preset_remaining, refine_indices, schedule_problem)
+
+NODE = "T2V/T2I Alternating KSampler"
+CUSTOM = "custom (refine_steps)"
+INVERSIONS = ("DDIM + PnP correction (reference)", "DDIM")
+VIDEO_KEY = "vidlift_video_elevator_t2v"
+
+
+class ElevatorGuider(comfy.samplers.CFGGuider):
+    """The T2I model's CFGGuider, carrying the T2V model with a guider of its own (COMFY_INTERNALS §3.5).
+
+    ComfyUI's model management loads both before sampling: a T2V of another checkpoint as an additional
+    model of the T2I; two clones of one checkpoint (e.g. T2V = the T2I + Temporal Shift) share their
+    weights, so `use` reloads the right clone with load_models_gpu whenever the loop changes model and
+    each runs with its own object and weight patches. Each model's conds are processed by its own
+    BaseModel, and each runs with its own model_options (attention patches, wrappers)."""
+
+    def __init__(self, image_model, video_model, image_conds, video_conds, image_cfg, video_cfg, video_sigmas):
+        self.shared = image_model.is_clone(video_model)
+        patcher = image_model.clone()
+        if not self.shared:
+            patcher.set_additional_models(VIDEO_KEY, [video_model])
+        super().__init__(patcher)
+        self.set_conds(*image_conds)
+        self.set_cfg(image_cfg)
+        self.video = comfy.samplers.CFGGuider(video_model)
+        self.video.set_conds(*video_conds)
+        self.video.set_cfg(video_cfg)
+        self.video_sigmas, self.active = video_sigmas, None
+
+    def outer_sample(self, *args, **kwargs):
+        v, options = self.video, self.video.model_options
+        v.conds = {k: [c.copy() for c in cs] for k, cs in v.original_conds.items()}
+        v.model_options = comfy.model_patcher.create_model_options_clone(options)
+        comfy.sampler_helpers.prepare_model_patcher(v.model_patcher, v.conds, v.model_options)
+        self.active = "image"
+        try:
+            if not self.shared:
+                v.model_patcher.pre_run()
+            return super().outer_sample(*args, **kwargs)
+        finally:
+            v.model_patcher.cleanup()
+            v.model_patcher.restore_hook_patches()
+            v.model_options, v.conds = options, None
+
+    def inner_sample(self, noise, latent_image, device, *args, **kwargs):
+        v = self.video
+        v.inner_model = v.model_patcher.model
+        v.conds = comfy.samplers.process_conds(v.inner_model, noise, v.conds, device)
+        v.model_options.setdefault("transformer_options", {})["sample_sigmas"] = self.video_sigmas.to(device)
+        comfy.samplers.cast_to_load_options(v.model_options, device=device, dtype=v.model_patcher.model_dtype())
+        return super().inner_sample(noise, latent_image, device, *args, **kwargs)
+
+    def use(self, which: str):
+        if which != self.active and self.shared:
+            patcher = self.model_patcher if which == "image" else self.video.model_patcher
+            comfy.model_management.load_models_gpu([patcher])
+            patcher.pre_run()
+        self.active = which
+
+    def predict_prompt(self, x, sigma, which, model_options):
+        """x̂₀ of one prompt without CFG: the reference's inversion (negative) and PnP (positive) calls."""
+        self.use("image")
+        return comfy.samplers.calc_cond_batch(self.inner_model, [self.conds[which]], x, sigma, model_options)[0]
+
+    def predict_video(self, x, sigma, seed=None):
+        self.use("video")
+        return self.video(x, sigma, model_options=self.video.model_options, seed=seed)
+
+
+@torch.no_grad()
+def sample_video_elevator(model, x, sigmas, extra_args=None, callback=None, disable=None, initial=None,
+                          video_sigmas=None, **options):
+    """VideoElevator as a k-diffusion sampler (video_elevator.elevate); model.inner_model is an ElevatorGuider.
+    `initial` is z_T in the DDPM form, as the reference draws it."""
+    extra_args = {} if extra_args is None else extra_args
+    guider, ones = model.inner_model, x.new_ones([x.shape[0]])
+
+    def image(x_, sigma, guidance):
+        if guidance == "cfg":
+            guider.use("image")
+            return model(x_, sigma * ones, **extra_args)
+        return guider.predict_prompt(x_, sigma * ones, guidance, extra_args["model_options"])
+
+    def video(x_, sigma):
+        return guider.predict_video(x_, sigma * ones, extra_args.get("seed"))
+
+    start = vp_to_ve(initial.to(x), sigmas[0])
+    return elevate(image, video, start, sigmas, video_sigmas.to(x), callback=callback, **options)
+
+
+def remaining_for(preset: str, refine_steps: str, steps: int) -> list[int]:
+    return parse_remaining(refine_steps) if preset == CUSTOM else preset_remaining(preset, steps)
+
+
+def settings_problem(steps, preset, refine_steps, video_steps) -> tuple[str, str] | None:
+    """(parameter, problem) for refining settings that cannot run, or None."""
+    source = "refine_steps" if preset == CUSTOM else "preset"
+    if preset != CUSTOM and preset not in PRESETS:
+        return "preset", f"must be one of {[*PRESETS, CUSTOM]}, got {preset!r}."
+    try:
+        remaining = remaining_for(preset, refine_steps, steps)
+    except ValueError as e:
+        return source, str(e)
+    problem = schedule_problem(remaining, steps, video_steps)
+    if problem is None:
+        return None
+    return ("video_steps" if video_steps < 1 else f"{source}/video_steps" if "i + K" in problem else source), problem
+
+
+def require_video_model(image_model, video_model):
+    lf_i, lf_v = (m.get_model_object("latent_format") for m in (image_model, video_model))
+    check(type(lf_i) is type(lf_v) and lf_i.scale_factor == lf_v.scale_factor, NODE, "video_model",
+          f"works on {type(lf_v).__name__} latents ({lf_v.latent_channels} channels) but image_model on "
+          f"{type(lf_i).__name__} latents ({lf_i.latent_channels} channels); the two models must share one "
+          f"latent space (the same VAE), e.g. SD1.5 with an SD1.5-based video model.")
+    ms = video_model.get_model_object("model_sampling")
+    check(isinstance(ms, comfy.model_sampling.ModelSamplingDiscrete), NODE, "video_model",
+          f"needs a discrete DDPM noise schedule (SD-family and AnimateDiff models); its sampling is "
+          f"{type(ms).__name__}.")
+
+
+def require_frames(cond, frames: int, param: str):
+    for c in cond:
+        n = c[0].shape[0] if torch.is_tensor(c[0]) else 1
+        check(n in (1, frames), NODE, param,
+              f"holds {n} conditionings (one per frame?) but the latent has {frames} frames; "
+              f"use one conditioning for all frames or exactly one per frame.")
+
+
+def video_sigmas_of(video_model, steps: int) -> torch.Tensor:
+    """σ of the T2V model's own schedule at the T2I's DDIM timesteps (the SDEdit and T2V levels)."""
+    ms = video_model.get_model_object("model_sampling")
+    return torch.stack([ms.sigma(torch.tensor(float(t))) for t in leading_timesteps(steps)]).float().cpu()
+
+
+class AlternatingKSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_AlternatingKSampler", display_name=NODE, category="VidLift/VideoElevator",
+            description="VideoElevator: a text-to-image model (T2I) makes the frames' quality, a text-to-video model "
+                        "(T2V) their motion. Every step is a T2I DDIM step with cross-frame attention; at the "
+                        "refining steps the T2I's clean estimate is low-passed over time (LPFF), re-noised and "
+                        "denoised a few steps by the T2V, then DDIM-inverted by the T2I back to the next step's noise "
+                        "level. The models may be different checkpoints or patched copies of one, but must share a "
+                        "latent space; frames are the latent batch.",
+            inputs=[
+                io.Model.Input("image_model", tooltip="T2I: an SD1.x / SD2.x / SDXL model (a LoRA'd style model is "
+                                                      "the paper's use)."),
+                io.Conditioning.Input("image_positive", tooltip="The prompt, encoded with the T2I model's CLIP."),
+                io.Conditioning.Input("image_negative", tooltip="The negative prompt for the T2I (also used, without "
+                                                               "CFG, for the DDIM inversion, as the reference)."),
+                io.Model.Input("video_model", tooltip="T2V: a model that takes frames in the batch in the same latent "
+                                                      "space (AnimateDiff on SD1.5, or an SD model with Temporal Shift "
+                                                      "/ Cross-Frame Attention). Its own noise schedule is used."),
+                io.Conditioning.Input("video_positive", tooltip="The prompt, encoded with the T2V model's CLIP."),
+                io.Conditioning.Input("video_negative", tooltip="The negative prompt for the T2V."),
+                io.Latent.Input("latent", tooltip="An Empty Latent Image: batch size = frames, size = video size. "
+                                                  "Its contents are not used."),
+                io.Int.Input("seed", default=42, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                             tooltip="Seed of the mixed noise and of every re-noising (drawn in the reference's order)."),
+                io.Int.Input("steps", default=50, min=1, max=1000,
+                             tooltip="T2I DDIM steps N (leading spacing: 981, 961, …, 1 for 50). Reference: 50 "
+                                     "(AnimateLCM: 30)."),
+                io.Float.Input("image_cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
+                               tooltip="T2I classifier-free guidance (7.5 in every reference script)."),
+                io.Float.Input("video_cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
+                               tooltip="T2V classifier-free guidance: LaVie / ZeroScope 7.5, AnimateLCM 2.0."),
+                io.Combo.Input("preset", options=[*PRESETS, CUSTOM], default="ZeroScope",
+                               tooltip="Refining steps of the reference scripts, as N − i: ZeroScope 45,35,25,15; "
+                                       "LaVie 45,35,30,25,20,15 (both N = 50); AnimateLCM 26,21,15,9 (N = 30). For "
+                                       "another N the step indices scale (i·N/N_ref). Their other settings: "
+                                       "ZeroScope K 8, d_t 0.4, α 1.5; LaVie K 8, d_t 0.5, α 1.0; AnimateLCM K 6, "
+                                       "d_t 0.6, α 0.5, video_cfg 2, lcm steps. custom: use refine_steps."),
+                io.String.Input("refine_steps", default="45,35,25,15",
+                                tooltip="With preset = custom: comma-separated N − i values (steps left, as the "
+                                        "reference's stable_steps): 45,35,25,15 refines at i = 5,15,25,35 of 50. "
+                                        "Empty = no refining (plain T2I DDIM)."),
+                io.Int.Input("video_steps", default=8, min=1, max=1000,
+                             tooltip="K: T2V steps per refining (8 LaVie / ZeroScope, 6 AnimateLCM); needs i + K ≤ N."),
+                io.Combo.Input("video_sampler", options=list(VIDEO_STEPS), default="ddim",
+                               tooltip="T2V step: ddim (LaVie, ZeroScope) or lcm (x̂₀ + fresh noise, for AnimateLCM "
+                                       "/ LCM-LoRA video models)."),
+                io.Combo.Input("lpff_filter", options=[*SHAPES, "off"], default="gaussian",
+                               tooltip="LPFF on the T2I estimate before the T2V (not at the last refining step): "
+                                       "gaussian (reference), butterworth (order 4), ideal, box, or off."),
+                io.Float.Input("d_s", default=1.0, min=0.0, max=4.0, step=0.05,
+                               tooltip="LPFF spatial cut-off (1.0 in every reference script)."),
+                io.Float.Input("d_t", default=0.4, min=0.0, max=4.0, step=0.05,
+                               tooltip="LPFF temporal cut-off: ZeroScope 0.4, LaVie 0.5, AnimateLCM 0.6."),
+                io.Combo.Input("inversion", options=list(INVERSIONS), default=INVERSIONS[0],
+                               tooltip="DDIM inversion of the T2V result back to T2I noise; the PnP correction "
+                                       "(reference default) adds the inversion's reconstruction error back on the "
+                                       "following steps, keeping the T2V's motion."),
+                io.Float.Input("mixed_noise_alpha", default=1.5, min=0.0, max=100.0, step=0.05,
+                               tooltip="α of the mixed-noise prior (α·shared + per-frame)/√(1+α²): ZeroScope 1.5, "
+                                       "LaVie 1.0, AnimateLCM 0.5; 0 = independent noise per frame."),
+                io.Boolean.Input("cross_frame_attention", default=True,
+                                 tooltip="Add Cross-Frame Attention (every frame attends to frame 1) to a copy of the "
+                                         "T2I model, as the reference's inflated T2I; skipped if it already has it."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, steps, preset, refine_steps, video_steps):
+        def problem(*values):
+            found = settings_problem(*values)
+            return found and f"{NODE}: input '{found[0]}': {found[1]}"
+        return queue_time_check(problem, steps, preset, refine_steps, video_steps)
+
+    @classmethod
+    def execute(cls, image_model, image_positive, image_negative, video_model, video_positive, video_negative, latent,
+                seed, steps, image_cfg, video_cfg, preset, refine_steps, video_steps, video_sampler, lpff_filter,
+                d_s, d_t, inversion, mixed_noise_alpha, cross_frame_attention):
+        require_sd_unet(image_model, NODE, "image_model")
+        require_video_model(image_model, video_model)
+        x = require_image_latent(latent, image_model, NODE)
+        frames, shape = x.shape[0], x.shape[1:]
+        found = settings_problem(steps, preset, refine_steps, video_steps)
+        if found:
+            raise NodeInputError(NODE, *found)
+        for param, cond in (("image_positive", image_positive), ("image_negative", image_negative),
+                            ("video_positive", video_positive), ("video_negative", video_negative)):
+            require_frames(cond, frames, param)
+        check(video_sampler in VIDEO_STEPS, NODE, "video_sampler", f"must be one of {list(VIDEO_STEPS)}.")
+        check(lpff_filter in (*SHAPES, "off"), NODE, "lpff_filter", f"must be one of {[*SHAPES, 'off']}.")
+        check(inversion in INVERSIONS, NODE, "inversion", f"must be one of {list(INVERSIONS)}.")
+
+        if cross_frame_attention and not has_cross_frame_attention(image_model):
+            image_model = add_cross_frame_attention(image_model)
+        refine = refine_indices(remaining_for(preset, refine_steps, steps), steps)
+        table, video_sigmas = sigma_table(image_model), video_sigmas_of(video_model, steps)
+        generator, step_generator = (torch.Generator("cpu").manual_seed(s) for s in (seed, seed + 1))
+        lpf = None if lpff_filter == "off" else (
+            lambda x0: lpff_frames_in_batch(x0, frames, shape=lpff_filter, d_s=float(d_s), d_t=float(d_t)))
+        options = dict(initial=mixed_noise(generator, frames, shape, mixed_noise_alpha), video_sigmas=video_sigmas,
+                       sigma_floor=float(table[0]), refine=refine, video_steps=video_steps, lpf=lpf,
+                       pnp=inversion == INVERSIONS[0], video_step=video_sampler,
+                       noise=lambda: torch.randn((frames, *shape), generator=generator),
+                       step_noise=lambda: torch.randn((frames, *shape), generator=step_generator))
+        guider = ElevatorGuider(image_model, video_model, (image_positive, image_negative),
+                                (video_positive, video_negative), image_cfg, video_cfg,
+                                torch.cat([video_sigmas, video_sigmas.new_zeros(1)]))
+        total = sum(model_calls(steps, refine, video_steps, options["pnp"]).values())
+        out = run_guider(guider, (frames, *shape), sample_video_elevator, options, ddim_sigmas(table, steps), total,
+                         seed)
+        return io.NodeOutput({"samples": out})
+
+
+NODES = [AlternatingKSampler]
