@@ -71,6 +71,7 @@ class ReuseDiffuseExtender(io.ComfyNode):
         require_sd_unet(model, NODE)
         x = require_image_latent(latent, model, NODE)
         check_range(cfg, 0.0, 100.0, NODE, "cfg")
+        check(direction in DIRECTIONS, NODE, "direction", f"must be one of {list(DIRECTIONS)}, got {direction!r}.")
         frames, shape = x.shape[0], x.shape[1:]
         problem = settings_problem(overlap, noise_recycle, staged_guidance)
         check(problem is None, NODE, "overlap/noise_recycle/staged_guidance", problem or "")

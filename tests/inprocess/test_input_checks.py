@@ -1,5 +1,8 @@
-"""NaN passes ComfyUI's min/max checks (every comparison with NaN is False) and JSON prompts can carry it:
-every float input of ours refuses it, naming node and parameter, before any sampling."""
+"""Inputs that pass ComfyUI's own checks but are invalid, refused by name before any sampling.
+
+NaN passes ComfyUI's min/max checks (every comparison with NaN is False) and a JSON prompt can carry it
+(as can ±Infinity for inputs whose range our validate_inputs checks); an API prompt can also send any combo
+value to a V3 node on ComfyUI 0.3.75."""
 import math
 
 import pytest
@@ -71,3 +74,13 @@ def test_queue_time_checks_refuse_nan_and_out_of_range():
     assert settings_problem(2, 100.0, 1.0) is None and settings_problem(1, 0.0, 0.0) is None
     assert "at most 1000" in indices_problem(1001, 44, 47) and indices_problem(1000, 44, 999) is None
     assert not math.isfinite(NAN) and not (0.0 <= NAN <= 1.0)    # why a range check written this way refuses NaN
+
+
+def test_an_unknown_combo_value_is_refused_not_replaced_by_a_default(unet, conds):
+    """ComfyUI 0.3.75 does not check V3 combo values at queue time; an API prompt can send anything."""
+    with pytest.raises(NodeInputError, match="Reuse-Diffuse Extender: input 'direction': must be one of"):
+        ReuseDiffuseExtender.execute(unet, *conds, Z, 0, 2, 5.0, 2, 1, 4.0, 0.4, "sideways", True)
+    with pytest.raises(NodeInputError, match="Cross-Frame Attention Patcher: input 'anchor'"):
+        CrossFrameAttentionPatcher.execute(unet, "last", 1.0, True, True, True)
+    with pytest.raises(NodeInputError, match="LPFF Filter: input 'mode'"):
+        LPFFFilter.execute(Z, "gaussian", "spatial", 1.0, 0.5, 4, 0)
