@@ -39,7 +39,7 @@ def fresh_server(base) -> ComfyServer:
 
 
 def canary_prompt(nonce: int = 0, steps: int = 4, prefix: str = "canary") -> dict:
-    assert nonce == 0 or nonce >= FRAMES
+    assert nonce == 0 or FRAMES <= nonce <= 4096
     blocks = dict(input_blocks=True, middle_block=True, output_blocks=True)
     schedule = dict(steps=steps, t0=1, t1=2)
     return {
