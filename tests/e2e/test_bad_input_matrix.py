@@ -176,6 +176,8 @@ def test_the_matrix_is_large_and_covers_every_node():
 @pytest.mark.parametrize("row", ROWS, ids=row_id)
 def test_bad_input_is_explained_and_the_server_recovers(server, object_info, fresh_outputs, row):
     result = server.run(build(row, object_info), timeout=600)
+    if "prompt_id" in result:   # the shared server's history must not keep NaN: the frontend's JSON.parse fails on it
+        server.post("/history", {"delete": [result["prompt_id"]]})
     param, hints = row.words[0], row.words[1:]
     if row.at == "queue" or (row.at == "either" and result["status"] == "rejected"):
         assert result["status"] == "rejected" and result["http_status"] == 400, result.get("errors") or result
