@@ -15,6 +15,11 @@ def check(ok: bool, node: str, param: str, problem: str) -> None:
         raise NodeInputError(node, param, problem)
 
 
+def check_range(value, low, high, node: str, param: str) -> None:
+    """low ≤ value ≤ high; also refuses NaN, which passes ComfyUI's min/max checks (comparisons with NaN are False)."""
+    check(low <= value <= high, node, param, f"must be between {low:g} and {high:g}, got {value}.")
+
+
 def queue_time_check(problem, *values):
     """For `validate_inputs`: True, or the problem text; linked inputs (None at queue time) pass."""
     if any(v is None for v in values):

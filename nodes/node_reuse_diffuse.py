@@ -5,7 +5,7 @@ import torch
 from comfy_api.latest import io
 
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
-from .errors import check, queue_time_check
+from .errors import check, check_range, queue_time_check
 from .reuse_diffuse import DEFAULTS, output_frames, sample_reuse_diffuse
 from .schedule import ddim_sigmas
 
@@ -14,8 +14,8 @@ DIRECTIONS = ("reverse (reference)", "forward")
 
 
 def settings_problem(overlap, recycle, guidance):
-    if recycle < 0:
-        return f"noise_recycle r must be ≥ 0, got {recycle}."
+    if not 0.0 <= recycle <= 100.0:   # also NaN
+        return f"noise_recycle r must be ≥ 0 and ≤ 100, got {recycle}."
     if not 0.0 <= guidance <= 1.0:
         return f"staged_guidance g must be in [0, 1], got {guidance}."
     if overlap < 1:
@@ -70,6 +70,8 @@ class ReuseDiffuseExtender(io.ComfyNode):
                 staged_guidance, direction, keep_overlap):
         require_sd_unet(model, NODE)
         x = require_image_latent(latent, model, NODE)
+        check_range(cfg, 0.0, 100.0, NODE, "cfg")
+        check(direction in DIRECTIONS, NODE, "direction", f"must be one of {list(DIRECTIONS)}, got {direction!r}.")
         frames, shape = x.shape[0], x.shape[1:]
         problem = settings_problem(overlap, noise_recycle, staged_guidance)
         check(problem is None, NODE, "overlap/noise_recycle/staged_guidance", problem or "")

@@ -6,7 +6,7 @@ from comfy_api.latest import io
 
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
 from .cross_frame_attention import ANCHORS, CrossFrameAttentionPatch
-from .errors import check, queue_time_check
+from .errors import check, check_range, queue_time_check
 from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
 from .schedule import ddim_sigmas, ddpm_forward, leading_timesteps
 from .text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
@@ -26,6 +26,8 @@ def has_cross_frame_attention(model) -> bool:
 
 
 def motion_problem(frames: int, motion_x: float, motion_y: float) -> str | None:
+    if not (abs(motion_x) <= 512 and abs(motion_y) <= 512):   # also NaN
+        return f"must be between -512 and 512 (pixels per frame on the 512-px canvas), got {motion_x}, {motion_y}."
     frac = max_offset_fraction(range(frames), motion_x, motion_y)
     if frac >= 1.0:
         limit = 512.0 / max(frames - 1, 1)
@@ -90,6 +92,7 @@ class CrossFrameAttentionPatcher(io.ComfyNode):
     def execute(cls, model, anchor, strength, input_blocks, middle_block, output_blocks):
         node = "Cross-Frame Attention Patcher"
         require_sd_unet(model, node)
+        check_range(strength, 0.0, 1.0, node, "strength")
         check(anchor in ANCHORS, node, "anchor", f"must be one of {list(ANCHORS)}, got {anchor!r}.")
         blocks = [b for b, on in zip(("input", "middle", "output"), (input_blocks, middle_block, output_blocks)) if on]
         return io.NodeOutput(add_cross_frame_attention(model, anchor, strength, blocks))
@@ -190,6 +193,7 @@ class Text2VideoZeroSampler(io.ComfyNode):
         node = "Text2Video-Zero Sampler"
         require_sd_unet(model, node)
         x = require_image_latent(latent, model, node)
+        check_range(cfg, 0.0, 100.0, node, "cfg")
         frames, shape = x.shape[0], x.shape[1:]
         if sigmas is not None:
             check(sigmas.ndim == 1 and len(sigmas) >= 3, node, "sigmas", "needs a schedule of at least 2 steps.")

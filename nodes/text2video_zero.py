@@ -30,6 +30,8 @@ def indices_problem(steps: int, t0: int, t1: int) -> str | None:
     """Why (steps, t0, t1) cannot be used, or None."""
     if steps < 2:
         return f"steps must be at least 2, got {steps}."
+    if steps > 1000:
+        return f"steps must be at most 1000 (the model's training timesteps), got {steps}."
     if not 0 <= t0 < t1:
         return f"needs 0 ≤ t0 < t1 (T′ = step N−t0−1 comes after T = step N−t1−1); got t0={t0}, t1={t1}."
     if t1 > steps - 1:

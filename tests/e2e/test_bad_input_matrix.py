@@ -1,0 +1,195 @@
+"""Bad inputs over HTTP, as a table: every row is answered with a validation error (HTTP 400) or an
+`execution_error` that names the node and the parameter and says what would be valid; after every row
+the server still serves and the canary prompt gives bit for bit the outputs of a fresh server.
+
+A row: Row(base prompt, node class, input overrides, "queue" | "run", words). The first word is the
+parameter as the message names it; the others say what would be valid. An override value that is a
+`Src` adds that node to the prompt and links its output instead (a DiT model, a 16-channel latent, …).
+Base prompts: the shipped workflows with the tiny model swapped in (t2vz, chain, decode, extend), the
+canary (canary.py), or "stock": a shipped workflow as it ships, whose checkpoint files are missing here.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from typing import NamedTuple
+
+import pytest
+
+from canary import FRAMES, assert_same_outputs, canary_prompt, fresh_server, run_canary
+from e2e.harness import api_for_tests, load_workflow
+from workflow_api import ui_to_api
+
+CFA, WARP, T2VZ = "VidLift_CrossFrameAttention", "VidLift_MotionLatentWarp", "VidLift_Text2VideoZeroSampler"
+SHIFT, LPFF, VIDRD, DECODE = "VidLift_TemporalShift", "VidLift_LPFF", "VidLift_ReuseDiffuseExtender", "VidLift_TemporalVAEDecode"
+NAN = float("nan")
+
+
+class Src(NamedTuple):
+    """A node to add to the prompt; the override links its output `slot`."""
+    class_type: str
+    inputs: dict
+    slot: int = 0
+
+
+class Row(NamedTuple):
+    base: str
+    node: str
+    inputs: dict
+    at: str          # "queue": POST /prompt answers 400; "run": an execution_error of `node`; "either" (combos:
+    words: list      # ComfyUI 0.3.75 does not check a V3 combo's options at queue time, the node does)
+
+
+DIT = Src("VidLiftTest_TinyDiTLoader", {})
+LATENT_16CH = Src("EmptySD3LatentImage", {"width": 64, "height": 64, "batch_size": 8})     # SD3/Flux latent
+LATENT_32PX = Src("EmptyLatentImage", {"width": 32, "height": 32, "batch_size": 1})
+LATENT_5D = Src("EmptyHunyuanLatentVideo", {"width": 64, "height": 64, "length": 9, "batch_size": 1})
+SIGMAS_1_STEP = Src("BasicScheduler", {"model": ["1", 0], "scheduler": "normal", "steps": 1, "denoise": 1.0})
+SIGMAS_3_STEPS = Src("BasicScheduler", {"model": ["1", 0], "scheduler": "ddim_uniform", "steps": 3, "denoise": 1.0})
+UNET = "U-Net of the Stable Diffusion family"
+
+ROWS = [
+    # Cross-Frame Attention Patcher
+    Row("t2vz", CFA, dict(strength=1.5), "queue", ["strength", "bigger than max of 1.0"]),
+    Row("t2vz", CFA, dict(strength=-0.5), "queue", ["strength", "smaller than min of 0.0"]),
+    Row("t2vz", CFA, dict(strength=NAN), "run", ["strength", "between 0 and 1"]),
+    Row("t2vz", CFA, dict(anchor="last"), "either", ["anchor", "first+previous"]),
+    Row("t2vz", CFA, dict(model=DIT), "run", ["model", UNET, "Flux"]),
+    # Temporal Shift Patcher
+    Row("canary", SHIFT, dict(shift_fraction=0.75), "queue", ["shift_fraction", "bigger than max of 0.5"]),
+    Row("canary", SHIFT, dict(shift_fraction=-0.1), "queue", ["shift_fraction", "smaller than min of 0.0"]),
+    Row("canary", SHIFT, dict(shift_fraction=NAN), "run", ["shift_fraction", "between 0 and 0.5"]),
+    Row("canary", SHIFT, dict(strength=2.0), "queue", ["strength", "bigger than max of 1.0"]),
+    Row("canary", SHIFT, dict(strength=NAN), "run", ["strength", "between 0 and 1"]),
+    Row("canary", SHIFT, dict(position="after conv2"), "either", ["position", "before conv1"]),
+    Row("canary", SHIFT, dict(boundary="wrap"), "either", ["boundary", "replicate"]),
+    Row("canary", SHIFT, dict(model=DIT), "run", ["model", UNET, "Flux"]),
+    # Text2Video-Zero Sampler
+    Row("t2vz", T2VZ, dict(t0=47, t1=47), "queue", ["t0", "t0 < t1"]),
+    Row("t2vz", T2VZ, dict(t0=10, t1=60), "queue", ["t1", "at most steps−1 = 49"]),
+    Row("t2vz", T2VZ, dict(steps=1), "queue", ["steps", "at least 2"]),
+    Row("t2vz", T2VZ, dict(steps=5000), "queue", ["steps", "at most 1000"]),
+    Row("t2vz", T2VZ, dict(cfg=-1.0), "queue", ["cfg", "smaller than min of 0.0"]),
+    Row("t2vz", T2VZ, dict(cfg=150.0), "queue", ["cfg", "bigger than max of 100.0"]),
+    Row("t2vz", T2VZ, dict(cfg=NAN), "run", ["cfg", "between 0 and 100"]),
+    Row("t2vz", T2VZ, dict(motion_x=600.0), "queue", ["motion_x", "bigger than max of 512.0"]),
+    Row("t2vz", T2VZ, dict(motion_x=100.0), "run", ["motion_x/motion_y", "below 512", "|motion| < 73.1"]),
+    Row("t2vz", T2VZ, dict(motion_y=NAN), "run", ["motion_x/motion_y", "between -512 and 512"]),
+    Row("t2vz", T2VZ, dict(chunk_size=-1), "queue", ["chunk_size", "smaller than min of 0"]),
+    Row("t2vz", T2VZ, dict(seed=-1), "queue", ["seed", "smaller than min of 0"]),
+    Row("t2vz", T2VZ, dict(model=DIT), "run", ["model", UNET, "Flux"]),
+    Row("t2vz", T2VZ, dict(latent=LATENT_16CH), "run", ["latent", "16 channels", "4-channel"]),
+    Row("t2vz", T2VZ, dict(latent=LATENT_5D), "run", ["latent", "5-D", "[frames, channels, height, width]"]),
+    Row("t2vz", T2VZ, dict(sigmas=SIGMAS_1_STEP), "run", ["sigmas", "at least 2 steps"]),
+    Row("t2vz", T2VZ, dict(sigmas=SIGMAS_3_STEPS), "run", ["t0/t1", "3-step schedule", "at most steps−1 = 2"]),
+    # Motion-Latent Warp (the three-phase chain of stock samplers)
+    Row("chain", WARP, dict(frames=0), "queue", ["frames", "smaller than min of 1"]),
+    Row("chain", WARP, dict(t0=50, t1=48), "queue", ["t0", "t0 < t1"]),
+    Row("chain", WARP, dict(steps=1), "queue", ["steps", "at least 2"]),
+    Row("chain", WARP, dict(motion_y=-600.0), "queue", ["motion_y", "smaller than min of -512.0"]),
+    Row("chain", WARP, dict(motion_x=100.0), "run", ["motion_x/motion_y", "below 512"]),
+    Row("chain", WARP, dict(motion_x=NAN), "run", ["motion_x/motion_y", "between -512 and 512"]),
+    Row("chain", WARP, dict(steps=2000, t0=44, t1=47), "queue", ["steps", "at most 1000"]),
+    Row("chain", WARP, dict(model=DIT), "run", ["model", UNET]),
+    Row("chain", WARP, dict(first_frame_at_T0=LATENT_16CH), "run", ["first_frame_at_T0", "16 channels", "4-channel"]),
+    Row("chain", WARP, dict(first_frame_at_T=LATENT_5D), "run", ["first_frame_at_T", "5-D"]),
+    Row("chain", WARP, dict(first_frame_at_T=LATENT_32PX), "run", ["first_frame_at_T0", "has shape [4, 8, 8]",
+                                                                   "first_frame_at_T has [4, 4, 4]"]),
+    # LPFF Filter
+    Row("canary", LPFF, dict(d_s=-1.0), "queue", ["d_s", "smaller than min of 0.0"]),
+    Row("canary", LPFF, dict(d_t=5.0), "queue", ["d_t", "bigger than max of 4.0"]),
+    Row("canary", LPFF, dict(d_t=NAN), "run", ["d_t", "between 0 and 4"]),
+    Row("canary", LPFF, dict(order=0), "queue", ["order", "smaller than min of 1"]),
+    Row("canary", LPFF, dict(filter="sinc"), "either", ["filter", "gaussian"]),
+    Row("canary", LPFF, dict(mode="spatial only"), "either", ["mode", "temporal only"]),
+    Row("canary", LPFF, dict(frames_per_video=3), "run", ["frames_per_video", f"use a divisor of {FRAMES} or 0"]),
+    Row("canary", LPFF, dict(frames_per_video=-1), "queue", ["frames_per_video", "smaller than min of 0"]),
+    # Reuse-Diffuse Extender
+    Row("extend", VIDRD, dict(overlap=8), "run", ["overlap", "smaller than the clip's 8 frames"]),
+    Row("extend", VIDRD, dict(overlap=0), "queue", ["overlap", "at least 1"]),
+    Row("extend", VIDRD, dict(staged_guidance=1.5), "queue", ["staged_guidance", "in [0, 1]"]),
+    Row("extend", VIDRD, dict(noise_recycle=-1.0), "queue", ["noise_recycle", "≥ 0 and ≤ 100"]),
+    Row("extend", VIDRD, dict(noise_recycle=NAN), "queue", ["noise_recycle", "≥ 0"]),
+    Row("extend", VIDRD, dict(noise_recycle=1000.0), "queue", ["noise_recycle", "≥ 0 and ≤ 100"]),
+    Row("extend", VIDRD, dict(steps=0), "queue", ["steps", "smaller than min of 1"]),
+    Row("extend", VIDRD, dict(clips=0), "queue", ["clips", "smaller than min of 1"]),
+    Row("extend", VIDRD, dict(cfg=NAN), "run", ["cfg", "between 0 and 100"]),
+    Row("extend", VIDRD, dict(direction="sideways"), "either", ["direction", "forward"]),
+    Row("extend", VIDRD, dict(model=DIT), "run", ["model", UNET, "Flux"]),
+    Row("extend", VIDRD, dict(latent=LATENT_16CH), "run", ["latent", "16 channels"]),
+    Row("extend", VIDRD, dict(latent=LATENT_5D), "run", ["latent", "5-D"]),
+    # Temporal VAE Decode
+    Row("decode", DECODE, dict(window=1), "queue", ["window", "at least 2"]),
+    Row("decode", DECODE, dict(window=8, overlap=8), "queue", ["overlap", "between 0 and window−1 = 7"]),
+    Row("decode", DECODE, dict(tile_size=-32), "queue", ["tile_size", "smaller than min of 0"]),
+    Row("decode", DECODE, dict(tile_overlap=-1), "queue", ["tile_overlap", "smaller than min of 0"]),
+    Row("decode", DECODE, dict(samples=LATENT_16CH), "run", ["samples", "16 channels", "the VAE that belongs"]),
+    Row("decode", DECODE, dict(samples=LATENT_5D), "run", ["samples", "5-D"]),
+    # Missing model files (the shipped workflows as they ship: no checkpoints on the test server)
+    Row("stock:text2video_zero.json", "CheckpointLoaderSimple", {}, "queue", ["ckpt_name", "not in"]),
+    Row("stock:temporal_vae_decode.json", "ImageOnlyCheckpointLoader", {}, "queue", ["ckpt_name", "not in"]),
+]
+WORKFLOWS = {"t2vz": "text2video_zero.json", "chain": "text2video_zero_advanced.json",
+             "decode": "temporal_vae_decode.json", "extend": "extend_clip.json"}
+
+
+def row_id(row: Row) -> str:
+    inputs = ",".join(f"{k}={v.class_type if isinstance(v, Src) else v}" for k, v in row.inputs.items())
+    return f"{row.base}-{row.node.replace('VidLift_', '')}-{inputs or 'as-shipped'}"
+
+
+def build(row: Row, object_info: dict) -> dict:
+    if row.base == "canary":
+        prompt = canary_prompt()
+    elif row.base.startswith("stock:"):
+        return ui_to_api(load_workflow(row.base[6:]), object_info)
+    else:
+        prompt = api_for_tests(load_workflow(WORKFLOWS[row.base]), object_info)
+    prompt = copy.deepcopy(prompt)
+    node = next(n for n in prompt.values() if n["class_type"] == row.node)
+    for name, value in row.inputs.items():
+        if isinstance(value, Src):
+            new_id = str(900 + len(prompt))
+            prompt[new_id] = {"class_type": value.class_type, "inputs": dict(value.inputs)}
+            value = [new_id, value.slot]
+        node["inputs"][name] = value
+    return prompt
+
+
+@pytest.fixture(scope="module")
+def fresh_outputs(tmp_path_factory):
+    """The canary's outputs on a server that ran nothing else."""
+    with fresh_server(tmp_path_factory.mktemp("fresh_base")) as srv:
+        return run_canary(srv)
+
+
+NONCES = itertools.count(100)
+
+
+def test_the_matrix_is_large_and_covers_every_node():
+    assert len(ROWS) >= 40
+    assert {CFA, WARP, T2VZ, SHIFT, LPFF, VIDRD, DECODE} <= {r.node for r in ROWS}
+    assert {"queue", "run", "either"} == {r.at for r in ROWS}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=row_id)
+def test_bad_input_is_explained_and_the_server_recovers(server, object_info, fresh_outputs, row):
+    result = server.run(build(row, object_info), timeout=600)
+    if "prompt_id" in result:   # the shared server's history must not keep NaN: the frontend's JSON.parse fails on it
+        server.post("/history", {"delete": [result["prompt_id"]]})
+    param, hints = row.words[0], row.words[1:]
+    if row.at == "queue" or (row.at == "either" and result["status"] == "rejected"):
+        assert result["status"] == "rejected" and result["http_status"] == 400, result.get("errors") or result
+        errors = [e for e in result["errors"]["node_errors"].values() if e["class_type"] == row.node]
+        assert errors, result["errors"]
+        text = json.dumps(errors, ensure_ascii=False)
+        assert f'"input_name": "{param}"' in text or f"{param} -" in text or f"{param}:" in text, text
+    else:
+        assert result["status"] == "error", result["status"]
+        assert result["errors"] and result["errors"][0]["node_type"] == row.node, result["errors"]
+        text = result["errors"][0]["exception_message"]
+        assert text.startswith(object_info[row.node]["display_name"] + ": "), text
+        assert f"input '{param}'" in text, text
+    assert all(h in text for h in hints), text
+    assert_same_outputs(run_canary(server, next(NONCES)), fresh_outputs)   # still serving, nothing leaked
