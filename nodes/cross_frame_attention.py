@@ -128,8 +128,9 @@ class CrossFrameAttentionPatch:
         if self.anchor_frame in ids:
             local = ids.index(self.anchor_frame)
             if scheme != "vidlift":
-                rows = lambda h: None if h is None else h.view(chunks, frames, *h.shape[1:])[:, local]  # noqa: E731
-                self.cache.store(extra_options, chunks, rows(context), rows(value))
+                anchor_rows = [None if h is None else h.view(chunks, frames, *h.shape[1:])[:, local]
+                               for h in (context, value)]
+                self.cache.store(extra_options, chunks, *anchor_rows)
             return local, None
         if scheme == "vidlift":
             return 0, None

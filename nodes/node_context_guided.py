@@ -118,8 +118,9 @@ class ContextGuidedSampler(io.ComfyNode):
                                      "after frame 1 has 1). 0 = independent windows."),
                 guidance_input(),
                 io.Latent.Input("start_frames", optional=True,
-                                tooltip="Optional latent the video starts with, kept exactly (e.g. VAE Encode of an "
-                                        "image, or a clip to continue). Without it frame 1 is generated alone."),
+                                tooltip="Optional latent the video starts with, kept exactly and counted in `frames` "
+                                        "(e.g. VAE Encode of an image, or a clip from another sampler to continue). "
+                                        "Without it frame 1 is generated alone."),
             ],
             outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
         )

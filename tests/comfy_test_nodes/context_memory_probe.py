@@ -65,5 +65,8 @@ if __name__ == "__main__":
     def run(frames):
         return ContextGuidedSampler.execute(model, pos, neg, latent, 0, steps, 7.5, window,
                                             frames, 2, 1.5).args[0]["samples"]
-    run(min(counts))  # warm-up: kernels, allocator, model load
-    print(json.dumps({n: peak_of(lambda: run(n)) for n in counts}))
+    peaks = {}
+    for n in counts:
+        run(n)        # warm-up at this length: model load, kernels and allocator caches for every window shape
+        peaks[n] = peak_of(lambda: run(n))
+    print(json.dumps(peaks))

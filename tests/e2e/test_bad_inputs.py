@@ -6,6 +6,7 @@ import pytest
 from e2e.harness import api_for_tests, load_workflow
 
 SAMPLER, WARP, DECODE = "VidLift_Text2VideoZeroSampler", "VidLift_MotionLatentWarp", "VidLift_TemporalVAEDecode"
+CONTEXT, INTERPOLATE = "VidLift_ContextGuidedSampler", "VidLift_ContextGuidedInterpolation"
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,16 @@ def chain(object_info):
 @pytest.fixture(scope="module")
 def decoding(object_info):
     return api_for_tests(load_workflow("temporal_vae_decode.json"), object_info)
+
+
+@pytest.fixture(scope="module")
+def long(object_info):
+    return api_for_tests(load_workflow("long_video.json"), object_info)
+
+
+@pytest.fixture(scope="module")
+def keyframes(object_info):
+    return api_for_tests(load_workflow("keyframe_interpolation.json"), object_info)
 
 
 def node_of(prompt, class_type):
@@ -49,6 +60,9 @@ def with_16_channel_latent(prompt):
     ("chain", WARP, dict(t0=50, t1=48), ["t0", "t1"]),
     ("decoding", DECODE, dict(window=1), ["window", "at least 2"]),
     ("decoding", DECODE, dict(window=8, overlap=8), ["overlap", "between 0 and window−1 = 7"]),
+    ("long", CONTEXT, dict(context_frames=16), ["context_frames", "window−1 = 15"]),
+    ("long", CONTEXT, dict(context_guidance=0.5), ["context_guidance", "≥ 1"]),
+    ("keyframes", INTERPOLATE, dict(window=8), ["window", "4m+1"]),
 ])
 def test_invalid_widgets_are_rejected_at_queue_time(server, request, workflow, node, inputs, words):
     result = server.run(with_inputs(request.getfixturevalue(workflow), node, **inputs))
@@ -77,3 +91,10 @@ def test_runtime_errors_name_node_and_parameter_and_server_recovers(server, good
     message = result["errors"][0]["exception_message"]
     assert all(w in message for w in words), message
     assert server.run(good)["status"] == "success"  # still serving
+
+
+def test_one_keyframe_is_a_runtime_error_naming_node_and_parameter(server, keyframes):
+    result = server.run(with_inputs(keyframes, "EmptyLatentImage", batch_size=1))   # nothing to interpolate between
+    assert result["status"] == "error"
+    message = result["errors"][0]["exception_message"]
+    assert all(w in message for w in ["Context-Guided Interpolation", "'keyframes'", "at least 2"]), message
