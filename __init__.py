@@ -5,6 +5,7 @@ through `comfy_entrypoint`, which ComfyUI 0.3.75 and newer call.
 """
 from comfy_api.latest import ComfyExtension, io
 
+from .nodes.node_context_guided import NODES as CONTEXT_GUIDED_NODES
 from .nodes.node_temporal_vae_decode import NODES as TEMPORAL_VAE_DECODE_NODES
 from .nodes.node_lpff import NODES as LPFF_NODES
 from .nodes.node_reuse_diffuse import NODES as REUSE_DIFFUSE_NODES
@@ -15,7 +16,7 @@ from .nodes.node_video_elevator import NODES as VIDEO_ELEVATOR_NODES
 
 WEB_DIRECTORY = "./js"
 NODES = [*TEXT2VIDEO_ZERO_NODES, *TEMPORAL_SHIFT_NODES, *LPFF_NODES, *REUSE_DIFFUSE_NODES,
-         *TEMPORAL_VAE_DECODE_NODES, *SHIFT_LORA_TRAIN_NODES, *VIDEO_ELEVATOR_NODES]
+         *TEMPORAL_VAE_DECODE_NODES, *SHIFT_LORA_TRAIN_NODES, *VIDEO_ELEVATOR_NODES, *CONTEXT_GUIDED_NODES]
 
 
 class VidLiftExtension(ComfyExtension):

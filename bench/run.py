@@ -39,6 +39,8 @@ import comfy.patcher_extension as pe  # noqa: E402
 import comfy.sample  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny  # noqa: E402
+from vidlift.nodes.context_guidance import rollout_plan  # noqa: E402
+from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender  # noqa: E402
 from vidlift.nodes.node_temporal_shift import add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
@@ -223,6 +225,33 @@ def bench_alternating(label, make_model, dim, size, frames=8, steps=50, k=8):
            f"same run, {size}²; T2I + cross-frame attention, T2V = other weights + temporal shift")
 
 
+def bench_context(steps=5, window=8, counts=(16, 64, 256)):
+    model = add_cross_frame_attention(tiny.unet_model())
+    pos, neg = conds(32)
+    lat = {"samples": torch.zeros(1, 4, 8, 8)}
+
+    def run(frames):
+        return lambda: ContextGuidedSampler.execute(model, pos, neg, lat, 0, steps, 7.5, window, frames, 2, 1.5)
+
+    def frame_passes(frames):  # frames through the model per output frame: window + its new frames alone
+        return sum(len(w.frames) + (len(w.new) if len(w.frames) > len(w.new) else 0)
+                   for w in rollout_plan(frames, window, 2, anchor=0)) / frames
+    per_frame = {n: [t / n for t in timed(run(n), reps=2 if n > 64 else ARGS.reps)] for n in counts}
+    for n in counts[1:]:
+        report(f"Context-Guided Sampler time per frame, {n} vs {counts[0]} frames", per_frame[n], per_frame[counts[0]],
+               "flat within 10%", f"T {window}, S 2, s 1.5, {steps} DDIM steps, tiny model + cross-frame attention; "
+               f"frame-passes per frame {frame_passes(n) / frame_passes(counts[0]):.2f}× those of {counts[0]}")
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    probe = os.path.join(ROOT, "tests", "comfy_test_nodes", "context_memory_probe.py")
+    out = subprocess.run([sys.executable, probe, ARGS.device, str(window), *map(str, counts)], capture_output=True,
+                         text=True, env=env, check=True)
+    peak = {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    for n in counts[1:]:
+        report(f"Context-Guided Sampler working memory, {n} vs {counts[0]} frames", [peak[n]], [peak[counts[0]]],
+               "flat within 10%", f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: "
+               f"{peak[counts[0]] / 1e6:.1f} MB for {counts[0]} frames, {peak[n] / 1e6:.1f} MB for {n} (T {window}, S 2)")
+
+
 BENCHES = {
     "patch_tiny": lambda: bench_patch_overhead("tiny", tiny.unet_model(), 32, 8, 16, 10),
     "patch_sd15": lambda: bench_patch_overhead(
@@ -238,6 +267,7 @@ BENCHES = {
     "t2v_zero_sd15": lambda: None if GPU else bench_t2v_zero("SD1.5 size", twin.SD15, twin.COMFY_SD15, 128,
                                                              torch.float32, frames=4, steps=10, t0=4, t1=7),
     "long_video": bench_long_video,
+    "context": bench_context,
     "vae_memory": bench_vae_memory,
     "vae_throughput": bench_vae_throughput,
     "alternating": lambda: (

@@ -37,3 +37,33 @@ def anchor_frames(frames: int, anchor: int = 0) -> torch.Tensor:
 def previous_frames(frames: int) -> torch.Tensor:
     """Index of the previous frame for every frame; frame 0 is its own previous (sparse-causal)."""
     return (torch.arange(frames) - 1).clamp(min=0)
+
+
+WINDOW_KEY = "vidlift_window"   # transformer_options key: global frame ids of the window our samplers run
+
+
+def window_frame_ids(transformer_options: dict, frames: int) -> tuple[str, list[int]] | None:
+    """Global frame index of each of the `frames` rows of a chunk when the video runs in windows.
+
+    Returns (scheme, ids) or None when no window scheme is active or its ids do not fit the rows:
+      "vidlift": our samplers' windows (`transformer_options["vidlift_window"]`, ids in batch order);
+      "core": ComfyUI's context windows (`context_window.index_list`; with causal_window_fix the
+              window has one extra leading row, frame `causal_anchor_index` = index_list[0] − 1,
+              so the count comes from the rows, never from len(index_list); COMFY_INTERNALS §1.6);
+      "animatediff": AnimateDiff-Evolved's windows (`ad_params["sub_idxs"]`).
+    """
+    ids = transformer_options.get(WINDOW_KEY)
+    if ids is not None and len(ids) == frames:
+        return "vidlift", [int(i) for i in ids]
+    window = transformer_options.get("context_window")
+    if window is not None and getattr(window, "index_list", None) is not None:
+        ids = [int(i) for i in window.index_list]
+        if len(ids) == frames:
+            return "core", ids
+        if len(ids) + 1 == frames:
+            lead = getattr(window, "causal_anchor_index", None)
+            return "core", [int(lead) if lead is not None else ids[0] - 1] + ids
+    ad = transformer_options.get("ad_params")
+    if isinstance(ad, dict) and ad.get("sub_idxs") is not None and len(ad["sub_idxs"]) == frames:
+        return "animatediff", [int(i) for i in ad["sub_idxs"]]
+    return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
+import comfy.patcher_extension as pe
+
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
 from .cross_frame_attention import ANCHORS, CrossFrameAttentionPatch
 from .errors import check, check_range, queue_time_check
@@ -16,13 +18,19 @@ CATEGORY = "VidLift/Text2Video-Zero"
 
 def add_cross_frame_attention(model, anchor="first", strength=1.0, blocks=("input", "middle", "output")):
     m = model.clone()
-    m.set_model_attn1_patch(CrossFrameAttentionPatch(anchor, strength, blocks))
+    patch = CrossFrameAttentionPatch(anchor, strength, blocks)
+    m.set_model_attn1_patch(patch)
+    m.add_wrapper_with_key(pe.WrappersMP.OUTER_SAMPLE, "vidlift_cross_frame_anchor", patch.clear_after_sampling)
     return m
 
 
-def has_cross_frame_attention(model) -> bool:
+def cross_frame_patches(model) -> list[CrossFrameAttentionPatch]:
     patches = model.model_options.get("transformer_options", {}).get("patches", {}).get("attn1_patch", [])
-    return any(isinstance(p, CrossFrameAttentionPatch) for p in patches)
+    return [p for p in patches if isinstance(p, CrossFrameAttentionPatch)]
+
+
+def has_cross_frame_attention(model) -> bool:
+    return bool(cross_frame_patches(model))
 
 
 def motion_problem(frames: int, motion_x: float, motion_y: float) -> str | None:
@@ -72,7 +80,9 @@ class CrossFrameAttentionPatcher(io.ComfyNode):
             node_id="VidLift_CrossFrameAttention", display_name="Cross-Frame Attention Patcher", category=CATEGORY,
             description="Text2Video-Zero cross-frame attention: every U-Net self-attention takes its keys and values "
                         "from an anchor frame of its own cond/uncond chunk, so all frames share the first frame's "
-                        "appearance. Frames are the latent batch. Returns a patched copy; the input model is untouched.",
+                        "appearance. Frames are the latent batch. With windows (Context-Guided Sampler, ComfyUI's context "
+                        "windows, AnimateDiff-Evolved) every window anchors on the video's first frame, not its own. "
+                        "Returns a patched copy; the input model is untouched.",
             inputs=[
                 io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL model."),
                 io.Combo.Input("anchor", options=list(ANCHORS), default="first",

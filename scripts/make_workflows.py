@@ -304,6 +304,44 @@ def videoelevator(info):
            "latent space, and each may have its own prompts.\n"
            "- Reference settings: ZeroScope K 8, d_t 0.4, α 1.5; LaVie K 8, d_t 0.5, α 1.0; AnimateLCM N 30, K 6, "
            "d_t 0.6, α 0.5, video cfg 2, video_sampler lcm.", size=(360, 420))
+
+
+def long_video(info):
+    g = Graph(info, "long_video")
+    ckpt, pos, neg = loader_and_prompts(g, PROMPT)
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
+    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 1},
+                 title="Video size (frames are set on the sampler)")
+    smp = g.node("VidLift_ContextGuidedSampler", (740, 0), {"seed": 42, "steps": 20, "frames": 32, "window": 16}, {
+        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
+        "latent": (lat, "LATENT")})
+    g.group("Video LDM rollout with context guidance", [cfa, lat, smp], color="#8e3f78")
+    decode_and_save(g, 1100, ckpt, (smp, "LATENT"), 8.0, "video/long_video")
+    g.note((380, 480), "**Context-Guided Sampler** (Video LDM rollout). Frame 1 is made by the image model alone; "
+           "then windows of 16 frames each hold the 2 latest frames as context (noised to every step's level) "
+           "and generate 14 new ones, with context guidance s = 1.5 on top of cfg. Cross-frame attention "
+           "anchors every window on frame 1, which the sampler adds to each window. Raise `frames` as far as "
+           "you like: one window is in the model at a time.", size=(330, 300))
+    g.save()
+
+
+def keyframe_interpolation(info):
+    g = Graph(info, "keyframe_interpolation")
+    ckpt, pos, neg = loader_and_prompts(g, PROMPT)
+    cond = {"positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING")}
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
+    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 3},
+                 title="Keyframes (batch size = keyframes)")
+    keys = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, "motion_x": 24.0, "motion_y": 0.0},
+                  {"model": (cfa, "MODEL"), **cond, "latent": (lat, "LATENT")}, title="Keyframes (Text2Video-Zero)")
+    itp = g.node("VidLift_ContextGuidedInterpolation", (1100, 0), {"seed": 42, "steps": 20, "passes": 2}, {
+        "model": (cfa, "MODEL"), **cond, "keyframes": (keys, "LATENT")})
+    g.group("Keyframes, then Video LDM interpolation ×16", [cfa, lat, keys, itp], color="#8e3f78")
+    decode_and_save(g, 1460, ckpt, (itp, "LATENT"), 8.0, "video/keyframe_interpolation")
+    g.note((1100, 330), "**Context-Guided Interpolation** (Video LDM). Three new frames between each pair of "
+           "keyframes, the keyframes held as context: 3 keyframes → 9 frames; passes = 2 interpolates again "
+           "→ 33 frames (16(n−1)+1). Keyframes can come from any sampler (here Text2Video-Zero, whose frames "
+           "share the first frame's appearance); windows of 9 frames keep memory bounded.", size=(330, 250))
     g.save()
 
 
@@ -312,6 +350,6 @@ if __name__ == "__main__":
     with ComfyServer(port=8197) as server:
         object_info = server.get("/object_info")
     for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, latent_shift,
-                  latent_shift_train, videoelevator, showcase):
+                  latent_shift_train, videoelevator, long_video, keyframe_interpolation, showcase):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

@@ -7,6 +7,7 @@ from e2e.harness import api_for_tests, load_workflow
 
 SAMPLER, WARP, DECODE = "VidLift_Text2VideoZeroSampler", "VidLift_MotionLatentWarp", "VidLift_TemporalVAEDecode"
 ALTERNATING = "VidLift_AlternatingKSampler"
+CONTEXT, INTERPOLATE = "VidLift_ContextGuidedSampler", "VidLift_ContextGuidedInterpolation"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,16 @@ def decoding(object_info):
 @pytest.fixture(scope="module")
 def elevating(object_info):
     return api_for_tests(load_workflow("videoelevator.json"), object_info)
+
+
+@pytest.fixture(scope="module")
+def long(object_info):
+    return api_for_tests(load_workflow("long_video.json"), object_info)
+
+
+@pytest.fixture(scope="module")
+def keyframes(object_info):
+    return api_for_tests(load_workflow("keyframe_interpolation.json"), object_info)
 
 
 def node_of(prompt, class_type):
@@ -60,6 +71,9 @@ def with_16_channel_latent(prompt):
     ("elevating", ALTERNATING, dict(preset="custom (refine_steps)", refine_steps="45,5"),
      ["'refine_steps/video_steps'", "i + K ≤ N"]),
     ("elevating", ALTERNATING, dict(video_steps=0), ["video_steps"]),
+    ("long", CONTEXT, dict(context_frames=16), ["context_frames", "window−1 = 15"]),
+    ("long", CONTEXT, dict(context_guidance=0.5), ["context_guidance", "≥ 1"]),
+    ("keyframes", INTERPOLATE, dict(window=8), ["window", "4m+1"]),
 ])
 def test_invalid_widgets_are_rejected_at_queue_time(server, request, workflow, node, inputs, words):
     result = server.run(with_inputs(request.getfixturevalue(workflow), node, **inputs))
@@ -105,3 +119,10 @@ def test_models_of_different_latent_spaces_are_refused_and_server_recovers(serve
     words = ["T2V/T2I Alternating KSampler", "'video_model'", "Flux latents", "SD15 latents", "one latent space"]
     assert all(w in message for w in words), message
     assert server.run(good)["status"] == "success"
+
+
+def test_one_keyframe_is_a_runtime_error_naming_node_and_parameter(server, keyframes):
+    result = server.run(with_inputs(keyframes, "EmptyLatentImage", batch_size=1))   # nothing to interpolate between
+    assert result["status"] == "error"
+    message = result["errors"][0]["exception_message"]
+    assert all(w in message for w in ["Context-Guided Interpolation", "'keyframes'", "at least 2"]), message

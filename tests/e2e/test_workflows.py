@@ -23,6 +23,12 @@ def expected_video(ui):
         _, _, _, _, clips, overlap, _, _, _, keep = by_type["VidLift_ReuseDiffuseExtender"][0]["widgets_values"]
         n = by_type["EmptyLatentImage"][0]["widgets_values"][2]
         frames = clips * n if keep else n + (clips - 1) * (n - overlap)
+    elif "VidLift_ContextGuidedSampler" in by_type:
+        frames = by_type["VidLift_ContextGuidedSampler"][0]["widgets_values"][5]
+    elif "VidLift_ContextGuidedInterpolation" in by_type:
+        passes = by_type["VidLift_ContextGuidedInterpolation"][0]["widgets_values"][5]
+        keys = by_type["EmptyLatentImage"][0]["widgets_values"][2]
+        frames = 4 ** passes * (keys - 1) + 1
     else:
         frames = max(n["widgets_values"][2] for n in by_type["EmptyLatentImage"])
     return frames, by_type["CreateVideo"][0]["widgets_values"][0]

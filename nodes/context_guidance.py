@@ -1,0 +1,158 @@
+"""Long videos as windows with context frames (Video LDM, Blattmann et al. 2023, Sect. 3.2–3.3; ALGORITHMS §3).
+
+Video LDM's prediction model generates T frames given S context frames, c_S = (m_S ∘ z, m_S).
+Without its trained mask conditioning, a training-free model (frames in the batch, coupled by
+cross-frame attention, a temporal shift or a motion module) is conditioned by *replacement*: at
+every step the context frames are held at their known latents noised to the current level,
+x_ctx = x₀_ctx + σ_i·ε_ctx (ε_ctx the frame's own initial noise, so a context frame looks the same
+to every window), and only the other frames are denoised, so temporal layers and cross-frame
+attention see the context.
+
+Context guidance [PAPER]: f′(z; c_S) = f(z) + s·(f(z; c_S) − f(z)), s ≥ 1, where the paper's
+unconditional branch is the same network with the 0-context mask. Here f(z; c_S) is the window
+with its context frames and f(z) the window's new frames *alone* (the context frames dropped from
+the batch). We drop them rather than fill them with noise: noise at σ_i is itself a latent (a grey
+frame, x₀ = 0) that cross-frame attention and temporal layers would treat as content, whereas a
+batch without the context frames is exactly the model that never saw them — and it is cheaper
+(T − S frames). Both passes are text-CFG'd x̂₀ predictions; the combination is affine with weights
+summing to one, so it is the same in x̂₀ and ε space and composes with CFG. s = 1 runs one pass.
+
+Rollout [PAPER; mask positions INF]: frame 0 from the image model (the model on one frame, or a
+given start latent), the first window conditioned on it (S = 1), then S context frames (the
+latest ones, 2 in the paper) per window. Interpolation [PAPER]: three frames between each pair of
+keyframes (n keyframes → 4(n − 1) + 1 frames), keyframes held as context; applied twice
+(→ 16(n − 1) + 1). Written as a k-diffusion sampler (STYLE.md) with DDIM (η = 0) steps; the video
+stays on the CPU and one window at a time goes to the model's device.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from tqdm.auto import tqdm, trange
+
+from .frames import WINDOW_KEY
+from .schedule import ddim_step
+
+
+class Window(NamedTuple):
+    """One sampling pass: global frame ids in time (batch) order, and which of them are held context."""
+    frames: tuple[int, ...]
+    held: tuple[bool, ...]
+
+    @property
+    def context(self) -> list[int]:
+        return [f for f, h in zip(self.frames, self.held) if h]
+
+    @property
+    def new(self) -> list[int]:
+        return [f for f, h in zip(self.frames, self.held) if not h]
+
+
+def make_window(context, new) -> Window:
+    ids = sorted(set(context) | set(new))
+    return Window(tuple(ids), tuple(i in set(context) for i in ids))
+
+
+def rollout_plan(frames: int, window: int, context: int, known: int = 0, anchor: int | None = None) -> list[Window]:
+    """Video LDM rollout over `frames` frames, `known` of them given at the start.
+
+    Without given frames and with context > 0, frame 0 is generated alone (the image model). Each
+    window then holds the last min(S, available) frames as context and generates up to T − that
+    many new ones (the first window after frame 0 has S = 1). `anchor` (frame 0, for cross-frame
+    attention) is added as an extra held frame to every window that has context and lacks it.
+    """
+    plan = []
+    if known == 0 and context > 0 and frames > 0:
+        plan.append(make_window([], [0]))
+        known = 1
+    while known < frames:
+        held = list(range(known - min(context, known), known))
+        new = list(range(known, min(known + window - len(held), frames)))
+        if anchor is not None and held and anchor < known and anchor not in held:
+            held = [anchor] + held
+        plan.append(make_window(held, new))
+        known = new[-1] + 1
+    return plan
+
+
+def interpolated_frames(keyframes: int, passes: int = 1) -> int:
+    """n keyframes → 4(n − 1) + 1 frames per pass (three new frames between each pair)."""
+    return 4 ** passes * (keyframes - 1) + 1
+
+
+def interpolation_plan(keyframes: int, window: int, passes: int = 1, anchor: int | None = None) -> list[Window]:
+    """Windows over the final 4^passes·(n − 1) + 1 frames, keyframe k at frame 4^passes·k.
+
+    Pass q works on the frames at stride 4^(passes − q), holding those at 4× that stride (the
+    previous pass's output) and filling three between each pair; a window spans (T − 1)/4
+    keyframe gaps, i.e. T = 4m + 1 frames, neighbours sharing their boundary keyframe.
+    """
+    gaps = (window - 1) // 4
+    total = interpolated_frames(keyframes, passes)
+    plan = []
+    for q in range(1, passes + 1):
+        stride = 4 ** (passes - q)
+        ids = list(range(0, total, stride))
+        for start in range(0, len(ids) - 1, 4 * gaps):
+            span = ids[start:start + 4 * gaps + 1]
+            held = [i for i in span if i % (4 * stride) == 0]
+            if anchor is not None and anchor not in span:
+                held = [anchor] + held
+            plan.append(make_window(held, [i for i in span if i % (4 * stride)]))
+    return plan
+
+
+def frame_noise(seed: int, frames, shape) -> torch.Tensor:
+    """N(0, I) of each global frame id, [len(frames), *shape], from a generator seeded by (seed, frame):
+    a frame's noise does not depend on the window it falls in, the video length or T and S, so a longer
+    video with the same settings starts with the same frames, and no video-sized noise tensor is kept."""
+    mix = lambda f: (seed * 0x9E3779B97F4A7C15 + (f + 1) * 0xBF58476D1CE4E5B9) % 2 ** 64  # noqa: E731
+    return torch.stack([torch.randn(tuple(shape), generator=torch.Generator("cpu").manual_seed(mix(int(f))))
+                        for f in frames])
+
+
+def context_guidance(with_context: torch.Tensor, without_context: torch.Tensor, scale: float) -> torch.Tensor:
+    """f′ = f(z) + s·(f(z; c_S) − f(z)) (Video LDM, context guidance)."""
+    return without_context + scale * (with_context - without_context)
+
+
+def in_window(extra_args: dict, frames) -> dict:
+    """extra_args whose transformer_options name the window's global frame ids (frames.WINDOW_KEY)."""
+    options = dict(extra_args.get("model_options", {}))
+    options["transformer_options"] = {**options.get("transformer_options", {}), WINDOW_KEY: list(frames)}
+    return {**extra_args, "model_options": options}
+
+
+@torch.no_grad()
+def sample_context_guided(model, x, sigmas, extra_args=None, callback=None, disable=None, plan=(), video=None,
+                          noise=None, guidance=1.0):
+    """Windows of `plan` in order, DDIM with context frames held (replacement) and context guidance.
+
+    video: [F, C, h, w] on the CPU, scaled latent units, given frames filled in; the generated frames
+    are written into it as windows finish (in place: the long video exists once) and it is returned.
+    noise(frames) gives the N(0, I) noise of those global frame ids ([n, C, h, w], e.g. frame_noise).
+    """
+    extra_args = {} if extra_args is None else extra_args
+    steps, done = len(sigmas) - 1, 0
+    for w in tqdm(plan, disable=disable or len(plan) < 2, desc="windows"):
+        ids, held = torch.tensor(w.frames), torch.tensor(w.held, device=x.device)
+        new = ~held
+        eps, known = noise(w.frames).to(x), video[ids].to(x)
+        hold = held.view(-1, *[1] * (x.ndim - 1))
+        z = eps * sigmas[0]                                     # x = x₀ + σ·ε from a zero latent, as ComfyUI
+        full, alone = in_window(extra_args, w.frames), in_window(extra_args, w.new)
+        guided = guidance != 1.0 and bool(held.any())
+        for i in trange(steps, disable=disable, leave=False):
+            z = torch.where(hold, known + eps * sigmas[i], z)  # the context, noised to the current level
+            denoised = model(z, sigmas[i] * z.new_ones([z.shape[0]]), **full)
+            if guided:
+                zn = z[new]
+                denoised[new] = context_guidance(denoised[new], model(zn, sigmas[i] * zn.new_ones([zn.shape[0]]),
+                                                                       **alone), guidance)
+            if callback is not None:
+                callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": denoised})
+            done += 1
+            z = ddim_step(z, denoised, sigmas[i], sigmas[i + 1])
+        video[ids[new.cpu()]] = z[new].to(video)
+    return video
