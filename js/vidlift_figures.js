@@ -97,7 +97,40 @@ export function reuseDiffuseTimeline(ctx, box, read, upstream) {
   timeline(ctx, box, `${clips} clips of ${N} frames, M = ${M} → ${total} frames`, rows, rows.length ? rows.at(-1).at(-1)[0] + 1 : 1);
 }
 
+// nodes/context_guidance.py: frame 1 alone, then windows of T holding S context frames (1 in the first)
+export function contextTimeline(ctx, box, read) {
+  const total = Math.max(1, read("frames", 64)), T = Math.max(1, read("window", 16)), S = read("context_frames", 2);
+  const rows = [];
+  let done = 0;
+  if (S > 0) { rows.push([[0, "key"]]); done = 1; }
+  while (done < total && rows.length < 64) {
+    const s = Math.min(S > 0 ? (rows.length === 1 ? 1 : S) : 0, done), n = Math.min(T - s, total - done);
+    if (n < 1) break;
+    const row = [];
+    for (let j = 0; j < s; j++) row.push([done - s + j, "context"]);
+    for (let j = 0; j < n; j++) row.push([done + j, "generated"]);
+    rows.push(row);
+    done += n;
+  }
+  timeline(ctx, box, `${total} frames: windows of ${T}, ${S} context frames → ${rows.length} passes`, rows, total);
+}
+
+// keyframes held, 3 frames filled between each pair per pass: n → 4(n−1)+1 (→ 16(n−1)+1)
+export function interpolationTimeline(ctx, box, read, upstream) {
+  const keys = Math.max(2, upstream("keyframes", "batch_size") ?? 3), passes = read("passes", 1), rows = [];
+  let n = keys;
+  for (let p = 0; p < passes; p++) {
+    const out = 4 * (n - 1) + 1, row = [];
+    for (let f = 0; f < out; f++) row.push([f * 4 ** (passes - 1 - p), f % 4 === 0 ? (p === 0 ? "key" : "context") : "generated"]);
+    rows.push(row);
+    n = out;
+  }
+  timeline(ctx, box, `${keys} keyframes → ${n} frames`, rows, n);
+}
+
 export const FIGURES = {
+  VidLift_ContextGuidedSampler: contextTimeline,
+  VidLift_ContextGuidedInterpolation: interpolationTimeline,
   VidLift_MotionLatentWarp: motionPath,
   VidLift_LPFF: lpffResponse,
   VidLift_ReuseDiffuseExtender: reuseDiffuseTimeline,

@@ -16,7 +16,8 @@ SHOTS = os.path.join(ROOT, "output", "browser")
 MODEL_FILES = {"ckpt_name", "vae_name", "lora_name", "unet_name", "clip_name"}   # absent on the test server
 # per figure: an input to change and the value that must change the drawing
 FIGURE_INPUTS = {"VidLift_MotionLatentWarp": ("motion_x", 40.0), "VidLift_LPFF": ("d_t", 0.15),
-                 "VidLift_ReuseDiffuseExtender": ("clips", 6)}
+                 "VidLift_ReuseDiffuseExtender": ("clips", 6), "VidLift_ContextGuidedSampler": ("context_frames", 6),
+                 "VidLift_ContextGuidedInterpolation": ("passes", 2)}
 
 if not CHROMIUM:
     if os.environ.get("VIDLIFT_REQUIRE_BROWSER"):
