@@ -19,7 +19,11 @@ from comfy_env import ROOT
 
 # node_id -> the test (file::name) proving its written names stay inside ComfyUI's folders. The LoRA trainer
 # (reads a dataset, writes a .safetensors) must add its row here.
-FILE_WRITERS: dict[str, str] = {}
+FILE_WRITERS: dict[str, str] = {
+    # lora_name "../evil", "sub/name" and video_folder "../outside" / absolute / symlinked out are refused there
+    "VidLift_TrainTemporalShiftLoRA": "tests/inprocess/test_shift_lora_train.py::test_bad_inputs_name_node_and_parameter, "
+                                      "::test_folders_outside_the_input_directory_are_refused",
+}
 PATH_WORDS = ("path", "file", "folder", "dir", "prefix", "name")
 
 
