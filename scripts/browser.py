@@ -45,6 +45,13 @@ class Page:
     def dialogs(self) -> list[str]:
         return self.eval("() => Array.from(document.querySelectorAll('.p-dialog')).map(d => d.innerText)")
 
+    def missing_node_notices(self) -> list[str]:
+        """What the frontend shows about missing nodes: a dialog (frontend 1.2x) or an inline banner whose line
+        reads "Missing node: <type>" (1.4x)."""
+        banners = self.eval("""() => Array.from(document.querySelectorAll('body *'))
+          .filter(e => e.children.length === 0 && /missing node/i.test(e.innerText || '')).map(e => e.innerText)""")
+        return [d for d in self.dialogs() if "missing" in d.lower()] + banners
+
     def load(self, workflow: dict):
         self.eval("wf => window.app.loadGraphData(wf)", workflow)
         self.page.wait_for_timeout(800)

@@ -72,6 +72,26 @@ def widget_problems(nodes):
     return problems
 
 
+def widget_values_moved(nodes, saved):
+    """Our nodes keep their widget values exactly; a core node may gain widgets that a newer ComfyUI added after
+    the ones the file has (0.33: CreateVideo's bit_depth, SaveVideo's codec), which must keep their values."""
+    moved = []
+    for n in nodes:
+        want, got = n.get("widgets_values") or [], saved[n["id"]]
+        kept = got == want if n["type"].startswith("VidLift") else got[:len(want)] == want
+        if not kept:
+            moved.append(f"node {n['id']} {n['type']}: {want} became {got}")
+    return moved
+
+
+def test_widget_moves_would_be_seen():
+    nodes = [{"id": 1, "type": "VidLift_LPFF", "widgets_values": [0.4, 1]}, {"id": 2, "type": "CreateVideo",
+                                                                              "widgets_values": [8.0]}]
+    assert widget_values_moved(nodes, {1: [0.4, 1], 2: [8, 8]}) == []
+    assert len(widget_values_moved(nodes, {1: [0.4, 1, 0], 2: [8]})) == 1
+    assert len(widget_values_moved(nodes, {1: [0.4, 1], 2: [30.0, 8]})) == 1
+
+
 def test_a_missing_node_would_be_seen(page):
     """The checks below can fail: an unknown node type is reported unregistered, with the frontend's dialog."""
     wf = copy.deepcopy(load_workflow("text2video_zero.json"))
@@ -79,7 +99,7 @@ def test_a_missing_node_would_be_seen(page):
     page.load(wf)
     nodes = page.eval(NODES_JS)
     assert [n["type"] for n in nodes if not n["registered"]] == ["VidLift_NoSuchNode"]
-    assert any("VidLift_NoSuchNode" in d for d in page.dialogs())
+    assert any("VidLift_NoSuchNode" in d for d in page.missing_node_notices()), page.missing_node_notices()
     page.close_dialogs()
     page.errors.clear()
 
@@ -91,10 +111,10 @@ def test_workflow_loads_cleanly(page, name):
     page.load(wf)
     nodes = page.eval(NODES_JS)
     assert [n["type"] for n in nodes if not n["registered"]] == [], "missing nodes"
-    assert not [d for d in page.dialogs() if "missing" in d.lower()], page.dialogs()
+    assert page.missing_node_notices() == []
     assert widget_problems(nodes) == []
-    saved = {n["id"]: n.get("widgets_values") for n in page.eval("() => window.app.graph.serialize().nodes")}
-    assert saved == {n["id"]: n.get("widgets_values") for n in wf["nodes"]}, "widget values moved on load"
+    saved = {n["id"]: n.get("widgets_values") or [] for n in page.eval("() => window.app.graph.serialize().nodes")}
+    assert widget_values_moved(wf["nodes"], saved) == []
     page.fit_view()
     page.page.screenshot(path=os.path.join(SHOTS, name[:-5] + ".png"))
     assert page.errors == []
