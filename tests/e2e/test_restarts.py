@@ -3,16 +3,19 @@
 The canary (canary.py: every pack node, tiny models, CPU) is run on a fresh server, on a second fresh
 server started afterwards (a restart, new base directory), and on the session server, and must give
 bit-identical latents and decoded frames. A prompt interrupted with POST /interrupt in the middle of a
-pack node must leave no patch or state behind: the next canary equals the fresh server's.
+pack node (sampling, decoding or training) must leave no patch, state or partial file behind: the next canary
+equals the fresh server's.
 """
 from __future__ import annotations
 
 import copy
 import itertools
+import os
 
 import pytest
 
 from canary import assert_same_outputs, canary_prompt, fresh_server, run_canary
+from e2e.harness import api_for_tests, load_workflow, write_training_clips
 
 NONCES = itertools.count(2000)   # chunk_size ≤ 4096; the matrix counts from 100
 
@@ -48,6 +51,36 @@ def long_prompt(node: str) -> dict:
 @pytest.mark.parametrize("node,name", [("7", "Text2Video-Zero Sampler"), ("9", "Reuse-Diffuse Extender"),
                                        ("12", "Temporal VAE Decode")])
 def test_interrupt_inside_a_pack_node_leaves_nothing_behind(server, fresh_outputs, node, name):
+    interrupt_and_check(server, fresh_outputs, long_prompt(node), node, name)
+
+
+# the nodes outside the canary, interrupted in their shipped workflows (tiny models): sampling and training
+WORKFLOW_NODES = {"videoelevator.json": ("VidLift_AlternatingKSampler", {"steps": 60}),
+                  "long_video.json": ("VidLift_ContextGuidedSampler", {"steps": 200}),
+                  "keyframe_interpolation.json": ("VidLift_ContextGuidedInterpolation", {"steps": 200}),
+                  "latent_shift_train.json": ("VidLift_TrainTemporalShiftLoRA",
+                                              {"steps": 400, "lora_name": "interrupted_shift_lora"})}
+
+
+@pytest.mark.parametrize("workflow", sorted(WORKFLOW_NODES))
+def test_interrupt_in_a_workflow_leaves_nothing_behind(server, object_info, fresh_outputs, workflow):
+    node_type, slow = WORKFLOW_NODES[workflow]
+    prompt = api_for_tests(load_workflow(workflow), object_info)
+    node = next(k for k, n in prompt.items() if n["class_type"] == node_type)
+    prompt[node]["inputs"].update(slow)
+    for n in prompt.values():
+        if n["class_type"] == "SaveVideo":
+            n["inputs"]["filename_prefix"] = "interrupted/" + workflow[:-5]
+    loras = os.path.join(server.base_dir, "models", "loras")
+    if node_type == "VidLift_TrainTemporalShiftLoRA":
+        write_training_clips(os.path.join(server.base_dir, "input"))
+    interrupt_and_check(server, fresh_outputs, prompt, node, node_type)
+    if node_type == "VidLift_TrainTemporalShiftLoRA":                     # no LoRA, not even a partial one
+        assert not [f for f in (os.listdir(loras) if os.path.isdir(loras) else []) if f.startswith("interrupted_shift")]
+
+
+def interrupt_and_check(server, fresh_outputs, prompt, node, name):
+    """Interrupt `prompt` at its node's second progress update; then the canary must equal a fresh server's."""
     progress = []
 
     def interrupt_on_progress(msg):
@@ -56,7 +89,7 @@ def test_interrupt_inside_a_pack_node_leaves_nothing_behind(server, fresh_output
             if len(progress) == 2:
                 server.post("/interrupt", {})
 
-    result = server.run(long_prompt(node), on_message=interrupt_on_progress, timeout=600)
+    result = server.run(prompt, on_message=interrupt_on_progress, timeout=600)
     kinds = [m["type"] for m in result["messages"]]
     assert "execution_interrupted" in kinds, (name, kinds[-5:], result["status"])
     stopped = next(m["data"] for m in result["messages"] if m["type"] == "execution_interrupted")
