@@ -1,4 +1,5 @@
-"""Reuse-Diffuse Extender node (VidRD): a video as clips, each reusing the previous clip's noise and latents."""
+"""Reuse-Diffuse Sampler and Extender nodes (VidRD): a video as clips, each reusing the previous clip's noise and
+latents; the VIDLIFT_REUSE_CLIP socket hands the last clip on, so extenders chain (e.g. with another prompt)."""
 from __future__ import annotations
 
 import torch
@@ -6,11 +7,13 @@ from comfy_api.latest import io
 
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
 from .errors import check, check_range, queue_time_check
-from .reuse_diffuse import DEFAULTS, output_frames, sample_reuse_diffuse
+from .reuse_diffuse import DEFAULTS, clip_noise, output_frames, sample_reuse_diffuse
 from .schedule import ddim_sigmas
 
-NODE = "Reuse-Diffuse Extender"
+NODE, SAMPLER = "Reuse-Diffuse Extender", "Reuse-Diffuse Sampler"
+CATEGORY = "VidLift/Long video"
 DIRECTIONS = ("reverse (reference)", "forward")
+REUSE_CLIP = io.Custom("VIDLIFT_REUSE_CLIP")   # carries a reuse_diffuse.ReuseClip
 
 
 def settings_problem(overlap, recycle, guidance):
@@ -23,28 +26,106 @@ def settings_problem(overlap, recycle, guidance):
     return None
 
 
+def previous_problem(previous, frames: int, shape, sigmas: torch.Tensor):
+    """Why clips of this latent and schedule cannot continue `previous` (a ReuseClip), or None."""
+    if previous.frames != frames:
+        return (f"is a clip of {previous.frames} frames but this latent has {frames} (its batch size); use a latent "
+                f"of batch size {previous.frames}.")
+    if tuple(previous.init.shape[1:]) != tuple(shape):
+        return (f"holds latents of shape {list(previous.init.shape[1:])} but this latent has {list(shape)}; use the "
+                f"previous clip's width and height.")
+    if previous.steps != len(sigmas) - 1:
+        return f"was sampled with {previous.steps} steps but steps = {len(sigmas) - 1}; set steps to {previous.steps}."
+    if not torch.allclose(previous.sigmas.double(), sigmas.double(), rtol=1e-5):
+        return "was sampled on another noise schedule (σ levels differ); use a model of the same family."
+    return None
+
+
+def clip_inputs():
+    """model … cfg, shared by both nodes (the Sampler samples as the Extender's clip 0)."""
+    return [
+        io.Model.Input("model", tooltip="A video-capable model with frames in the batch (e.g. patched with "
+                                        "Cross-Frame Attention or Temporal Shift, or AnimateDiff)."),
+        io.Conditioning.Input("positive", tooltip="The prompt."),
+        io.Conditioning.Input("negative", tooltip="The negative prompt (the reference uses \"watermark\")."),
+        io.Latent.Input("latent", tooltip="Empty latent of one clip: batch size = frames per clip N."),
+        io.Int.Input("seed", default=42, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                     tooltip="Clip k's fresh noise comes from a generator seeded by (seed, k), k counted from the "
+                             "chain's first clip: Sampler → Extender (clips = 2) with one seed gives the frames of "
+                             "one Extender with clips = 3."),
+        io.Int.Input("steps", default=DEFAULTS["steps"], min=1, max=1000, tooltip="DDIM steps S per clip."),
+        io.Float.Input("cfg", default=DEFAULTS["cfg"], min=0.0, max=100.0, step=0.1, round=0.01,
+                       tooltip="Classifier-free guidance (10 in the reference)."),
+    ]
+
+
+def last_clip_output():
+    return REUSE_CLIP.Output(display_name="last_clip", tooltip="The last clip's initial noise and per-step latents "
+                                                               "(CPU): connect to an Extender's `previous`.")
+
+
+def checked_latent(node, model, latent, cfg) -> torch.Tensor:
+    require_sd_unet(model, node)
+    x = require_image_latent(latent, model, node)
+    check_range(cfg, 0.0, 100.0, node, "cfg")
+    return x
+
+
+def sample_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous=None, **settings):
+    """Samples `clips` clips of x's shape, continuing `previous` if given; returns (latent, last ReuseClip)."""
+    frames, shape = x.shape[0], tuple(x.shape[1:])
+    overlap = settings.get("overlap", 0)                     # the Sampler's one clip has none
+    check(overlap < frames, node, "overlap",
+          f"M = {overlap} must be smaller than the clip's {frames} frames (the latent's batch size).")
+    sigmas = ddim_sigmas(sigma_table(model), steps)
+    if previous is not None:
+        problem = previous_problem(previous, frames, shape, sigmas)
+        check(problem is None, node, "previous", problem or "")
+    last = []
+    options = dict(clip_frames=frames, clips=clips, noise=lambda k: clip_noise(seed, k, (frames, *shape)),
+                   previous=previous, report=last.append, **settings)
+    out = run_sampler(model, positive, negative, cfg, (frames, *shape), sample_reuse_diffuse, options, sigmas,
+                      clips * steps, seed)
+    assert out.shape[0] == output_frames(clips, frames, overlap, settings.get("keep_overlap", True),
+                                         previous is not None)
+    return out, last[0]
+
+
+class ReuseDiffuseSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_ReuseDiffuseSampler", display_name=SAMPLER, category=CATEGORY,
+            description="VidRD's first clip: samples N frames (the latent's batch size) exactly as the Reuse-Diffuse "
+                        "Extender samples its clip 0 (DDIM with CFG) and hands the clip's initial noise and per-step "
+                        "latents on through `last_clip`, so an Extender (e.g. with another prompt) continues it.",
+            inputs=clip_inputs(),
+            outputs=[io.Latent.Output(tooltip="The clip's frames in the batch."), last_clip_output()],
+        )
+
+    @classmethod
+    def execute(cls, model, positive, negative, latent, seed, steps, cfg):
+        x = checked_latent(SAMPLER, model, latent, cfg)
+        out, last = sample_clips(SAMPLER, model, positive, negative, x, seed, steps, cfg, 1)
+        return io.NodeOutput({"samples": out}, last)
+
+
 class ReuseDiffuseExtender(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(
-            node_id="VidLift_ReuseDiffuseExtender", display_name=NODE, category="VidLift/Long video",
+            node_id="VidLift_ReuseDiffuseExtender", display_name=NODE, category=CATEGORY,
             description="VidRD (Reuse and Diffuse): generates `clips` clips of N frames (the latent's batch size). "
                         "Each new clip reuses the previous clip's initial noise time-reversed for its first M frames "
                         "(FNR), mixes it with fresh noise for the rest (PNS), and copies the previous clip's latents "
-                        "into the overlap frames during the first steps (DSG), so clips join smoothly. Memory holds "
-                        "one clip; the video and the previous clip's per-step latents stay on the CPU.",
+                        "into the overlap frames during the first steps (DSG), so clips join smoothly. With "
+                        "`previous` connected (a Reuse-Diffuse Sampler or another Extender) all `clips` clips "
+                        "continue that clip and only the new frames are returned. Memory holds one clip; the video "
+                        "and the previous clip's per-step latents stay on the CPU.",
             inputs=[
-                io.Model.Input("model", tooltip="A video-capable model with frames in the batch (e.g. patched with "
-                                                "Cross-Frame Attention or Temporal Shift, or AnimateDiff)."),
-                io.Conditioning.Input("positive", tooltip="The prompt."),
-                io.Conditioning.Input("negative", tooltip="The negative prompt (the reference uses \"watermark\")."),
-                io.Latent.Input("latent", tooltip="Empty latent of one clip: batch size = frames per clip N."),
-                io.Int.Input("seed", default=42, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
-                             tooltip="Seed of all clips' noise (one generator, drawn clip after clip)."),
-                io.Int.Input("steps", default=DEFAULTS["steps"], min=1, max=1000, tooltip="DDIM steps S per clip."),
-                io.Float.Input("cfg", default=DEFAULTS["cfg"], min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="Classifier-free guidance (10 in the reference)."),
-                io.Int.Input("clips", default=3, min=1, max=1024, tooltip="Number of clips: 1 is a plain clip."),
+                *clip_inputs(),
+                io.Int.Input("clips", default=3, min=1, max=1024,
+                             tooltip="Number of clips: 1 is a plain clip. With `previous`: new clips after it."),
                 io.Int.Input("overlap", default=DEFAULTS["overlap"], min=1, max=1023,
                              tooltip="M: frames at the start of each new clip that reuse the previous clip (FNR, DSG)."),
                 io.Float.Input("noise_recycle", default=DEFAULTS["recycle"], min=0.0, max=100.0, step=0.1,
@@ -57,8 +138,14 @@ class ReuseDiffuseExtender(io.ComfyNode):
                                        "forward: reuse the previous clip's last M frames in order (a deviation)."),
                 io.Boolean.Input("keep_overlap", default=True,
                                  tooltip="Keep each new clip's M overlap frames in the output (the reference does)."),
+                REUSE_CLIP.Input("previous", optional=True,
+                                 tooltip="Optional: the last clip of a Reuse-Diffuse Sampler or another Extender. "
+                                         "Then no clip 0 is made here: every clip continues it and the output holds "
+                                         "only the new frames (join them after the previous latent with Latent "
+                                         "Batch). Its frames, size and steps must match this node's."),
             ],
-            outputs=[io.Latent.Output(tooltip="All clips' frames in the batch.")],
+            outputs=[io.Latent.Output(tooltip="All clips' frames in the batch (with `previous`: the new clips only)."),
+                     last_clip_output()],
         )
 
     @classmethod
@@ -67,24 +154,15 @@ class ReuseDiffuseExtender(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg, clips, overlap, noise_recycle,
-                staged_guidance, direction, keep_overlap):
-        require_sd_unet(model, NODE)
-        x = require_image_latent(latent, model, NODE)
-        check_range(cfg, 0.0, 100.0, NODE, "cfg")
+                staged_guidance, direction, keep_overlap, previous=None):
+        x = checked_latent(NODE, model, latent, cfg)
         check(direction in DIRECTIONS, NODE, "direction", f"must be one of {list(DIRECTIONS)}, got {direction!r}.")
-        frames, shape = x.shape[0], x.shape[1:]
         problem = settings_problem(overlap, noise_recycle, staged_guidance)
         check(problem is None, NODE, "overlap/noise_recycle/staged_guidance", problem or "")
-        check(overlap < frames, NODE, "overlap",
-              f"M = {overlap} must be smaller than the clip's {frames} frames (the latent's batch size).")
-        generator = torch.Generator("cpu").manual_seed(seed)
-        options = dict(clip_frames=frames, clips=clips, overlap=overlap, recycle=noise_recycle, guidance=staged_guidance,
-                       forward=direction == DIRECTIONS[1], keep_overlap=keep_overlap,
-                       noise=lambda k: torch.randn((frames, *shape), generator=generator))
-        out = run_sampler(model, positive, negative, cfg, (frames, *shape), sample_reuse_diffuse, options,
-                          ddim_sigmas(sigma_table(model), steps), clips * steps, seed)
-        assert out.shape[0] == output_frames(clips, frames, overlap, keep_overlap)
-        return io.NodeOutput({"samples": out})
+        out, last = sample_clips(NODE, model, positive, negative, x, seed, steps, cfg, clips, previous,
+                                 overlap=overlap, recycle=noise_recycle, guidance=staged_guidance,
+                                 forward=direction == DIRECTIONS[1], keep_overlap=keep_overlap)
+        return io.NodeOutput({"samples": out}, last)
 
 
-NODES = [ReuseDiffuseExtender]
+NODES = [ReuseDiffuseSampler, ReuseDiffuseExtender]

@@ -8,14 +8,46 @@ M overlap frames, noise recycle r and staged guidance g, over S DDIM steps:
 The time reversal is the reference's (each extension starts as the previous clip played backwards);
 `forward` maps frame j to the previous clip's frame (N−M+j) mod N instead — a documented deviation.
 Written as a k-diffusion sampler (STYLE.md); z is the DDPM-form noise, the sampler state x = z·√(1+σ₀²).
+A run may continue a clip sampled earlier (a `ReuseClip`) and reports its own last clip as one.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
+from .context_guidance import frame_noise
 from .schedule import ddim_step, vp_to_ve
 
 DEFAULTS = dict(clip_frames=8, overlap=4, recycle=4.0, guidance=0.4, steps=50, cfg=10.0)
+
+
+@dataclass(frozen=True, eq=False)
+class ReuseClip:
+    """What clip k+1 needs from clip k (FNR/PNS read `init`, DSG reads `history`); CPU tensors.
+
+    init: z^k_{t0}, the clip's DDPM-form initial noise [N, C, h, w]. history: the sampler state entering
+    each step i (after DSG), x_i = z^k_{t_i}·√(1+σ_i²), [S, N, C, h, w]. sigmas: the S+1 levels it was
+    sampled on. clip: k, counted from the chain's first clip (it picks the next clip's noise draw).
+    """
+    init: torch.Tensor
+    history: torch.Tensor
+    sigmas: torch.Tensor
+    clip: int
+
+    @property
+    def frames(self) -> int:
+        return self.init.shape[0]
+
+    @property
+    def steps(self) -> int:
+        return self.history.shape[0]
+
+
+def clip_noise(seed: int, clip: int, shape) -> torch.Tensor:
+    """Clip k's N(0, I) draw [N, C, h, w] from a generator seeded by (seed, k): a chain of nodes that
+    continue one another draws what one node sampling all the clips draws."""
+    return frame_noise(seed, [clip], shape)[0]
 
 
 def staged_guidance_steps(overlap: int, steps: int, guidance: float) -> list[float]:
@@ -37,23 +69,31 @@ def reuse_noise(previous: torch.Tensor, source: torch.Tensor, overlap: int, recy
     return torch.cat([reused[:overlap], mixed[overlap:]])
 
 
-def output_frames(clips: int, frames: int, overlap: int, keep_overlap: bool) -> int:
-    return clips * frames if keep_overlap else frames + (clips - 1) * (frames - overlap)
+def output_frames(clips: int, frames: int, overlap: int, keep_overlap: bool, continued: bool = False) -> int:
+    """Frames returned for `clips` clips; a run that continues a previous clip returns only new clips."""
+    new = clips * (frames if keep_overlap else frames - overlap)
+    return new if continued or keep_overlap else new + overlap
 
 
 @torch.no_grad()
 def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disable=None, clip_frames=8, clips=2,
-                         overlap=4, recycle=4.0, guidance=0.4, forward=False, keep_overlap=True, noise=None):
-    """VidRD, FNR + PNS + DSG (official pipeline). noise(k) gives clip k's N(0, I) draw [N, C, h, w]."""
+                         overlap=4, recycle=4.0, guidance=0.4, forward=False, keep_overlap=True, noise=None,
+                         previous=None, report=None):
+    """VidRD, FNR + PNS + DSG (official pipeline). noise(k) gives clip k's N(0, I) draw [N, C, h, w].
+    With `previous` (a ReuseClip) every clip continues it, else the run starts with a clip 0 of its own;
+    `report` receives the last clip as a ReuseClip (a KSAMPLER function must return the tensor)."""
     extra_args = {} if extra_args is None else extra_args
     steps, n = len(sigmas) - 1, clip_frames
     stages = staged_guidance_steps(overlap, steps, guidance)
     source = source_frames(n, overlap, forward)
     s_in = x.new_ones([n])
-    video, history, init, done = [], None, None, 0
-    for k in range(clips):
+    first = 0 if previous is None else previous.clip + 1
+    init = None if previous is None else previous.init.to(x)
+    history = None if previous is None else previous.history
+    video, done = [], 0
+    for k in range(first, first + clips):
         draw = noise(k).to(x) if noise is not None else torch.randn_like(x[:n])
-        init = draw if k == 0 else reuse_noise(init, source, overlap, recycle, draw)
+        init = draw if init is None else reuse_noise(init, source, overlap, recycle, draw)
         z = vp_to_ve(init, sigmas[0])
         new_history = []
         for i in range(steps):
@@ -69,4 +109,6 @@ def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disab
             z = ddim_step(z, denoised, sigmas[i], sigmas[i + 1])
         history = new_history
         video.append((z if keep_overlap or k == 0 else z[overlap:]).cpu())
+    if report is not None:
+        report(ReuseClip(init.cpu(), torch.stack(history), sigmas.float().cpu(), first + clips - 1))
     return torch.cat(video).to(x)

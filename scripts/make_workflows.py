@@ -171,22 +171,42 @@ def temporal_vae_decode(info):
     g.save()
 
 
+SECOND_PROMPT = ("a horse galloping on a beach at sunset, high quality, HD, 8K, trending on artstation, high focus, "
+                 "dramatic lighting")
+
+
 def extend_clip(info):
     g = Graph(info, "extend_clip")
     ckpt, pos, neg = loader_and_prompts(g, PROMPT, negative="watermark")
+    pos2 = g.node("CLIPTextEncode", (0, 620), {"text": SECOND_PROMPT}, {"clip": (ckpt, "CLIP")},
+                  title="Prompt of the last clip", size=(320, 150))
+    g.group("Second prompt", [pos2])
     cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
     lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 8},
                  title="One clip (batch size = frames per clip)")
-    ext = g.node("VidLift_ReuseDiffuseExtender", (740, 0), {"seed": 42, "clips": 3}, {
-        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-        "latent": (lat, "LATENT")})
-    g.group("Reuse and Diffuse (VidRD)", [cfa, lat, ext], color="#8e3f78")
-    decode_and_save(g, 1100, ckpt, (ext, "LATENT"), 8.0, "video/extend_clip")
-    g.note((380, 480), "**Reuse and Diffuse** (VidRD). Three clips of 8 frames: each new clip reuses the previous "
-           "clip's noise time-reversed for its first 4 frames (FNR), mixes it into the others (PNS, r = 4) and "
-           "holds its overlap frames at the previous clip's latents during the first steps (DSG, g = 0.4). "
-           "The reference keeps the overlap frames (24 frames here). Any model with frames in the batch works; "
-           "cross-frame attention keeps the appearance.", size=(330, 300))
+    cond = {"negative": (neg, "CONDITIONING"), "latent": (lat, "LATENT")}
+    smp = g.node("VidLift_ReuseDiffuseSampler", (740, 0), {"seed": 42},
+                 {"model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), **cond}, title="Clip 0")
+    ext = g.node("VidLift_ReuseDiffuseExtender", (1100, 0), {"seed": 42, "clips": 1},
+                 {"model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), **cond,
+                  "previous": (smp, "last_clip")}, title="Clip 1 continues clip 0")
+    ext2 = g.node("VidLift_ReuseDiffuseExtender", (1460, 0), {"seed": 42, "clips": 1},
+                  {"model": (cfa, "MODEL"), "positive": (pos2, "CONDITIONING"), **cond,
+                   "previous": (ext, "last_clip")}, title="Clip 2 continues clip 1, second prompt")
+    g.group("Reuse and Diffuse (VidRD): a chain of clips", [cfa, lat, smp, ext, ext2], color="#8e3f78")
+    join = g.node("LatentBatch", (1820, 0), inputs={"samples1": (smp, "LATENT"), "samples2": (ext, "LATENT")},
+                  title="Clips 0 + 1")
+    join2 = g.node("LatentBatch", (1820, 130), inputs={"samples1": (join, "LATENT"), "samples2": (ext2, "LATENT")},
+                   title="Clips 0 + 1 + 2")
+    g.group("Join the clips", [join, join2], color="#3f5e8e")
+    decode_and_save(g, 2180, ckpt, (join2, "LATENT"), 8.0, "video/extend_clip")
+    g.note((380, 480), "**Reuse and Diffuse** (VidRD). Three clips of 8 frames: the *Sampler* makes clip 0; each "
+           "*Extender* continues the clip on its `previous` input: it reuses that clip's noise time-reversed for its "
+           "first 4 frames (FNR), mixes it into the others (PNS, r = 4) and holds its overlap frames at that clip's "
+           "latents during the first steps (DSG, g = 0.4). An Extender returns only its new clips, so *Latent "
+           "Batch* joins them; the reference keeps the overlap frames (24 frames here). Chaining lets each clip "
+           "have its own prompt; with one seed, Sampler → Extender (clips = 2) equals one Extender with clips = 3. "
+           "Any model with frames in the batch works; cross-frame attention keeps the appearance.", size=(330, 380))
     g.save()
 
 

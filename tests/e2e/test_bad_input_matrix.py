@@ -23,6 +23,7 @@ from workflow_api import ui_to_api
 
 CFA, WARP, T2VZ = "VidLift_CrossFrameAttention", "VidLift_MotionLatentWarp", "VidLift_Text2VideoZeroSampler"
 SHIFT, LPFF, VIDRD, DECODE = "VidLift_TemporalShift", "VidLift_LPFF", "VidLift_ReuseDiffuseExtender", "VidLift_TemporalVAEDecode"
+VIDRD_CLIP0 = "VidLift_ReuseDiffuseSampler"
 NAN = float("nan")
 
 
@@ -44,6 +45,8 @@ class Row(NamedTuple):
 DIT = Src("VidLiftTest_TinyDiTLoader", {})
 LATENT_16CH = Src("EmptySD3LatentImage", {"width": 64, "height": 64, "batch_size": 8})     # SD3/Flux latent
 LATENT_32PX = Src("EmptyLatentImage", {"width": 32, "height": 32, "batch_size": 1})
+LATENT_32PX_8 = Src("EmptyLatentImage", {"width": 32, "height": 32, "batch_size": 8})
+LATENT_6_FRAMES = Src("EmptyLatentImage", {"width": 64, "height": 64, "batch_size": 6})
 LATENT_5D = Src("EmptyHunyuanLatentVideo", {"width": 64, "height": 64, "length": 9, "batch_size": 1})
 SIGMAS_1_STEP = Src("BasicScheduler", {"model": ["1", 0], "scheduler": "normal", "steps": 1, "denoise": 1.0})
 SIGMAS_3_STEPS = Src("BasicScheduler", {"model": ["1", 0], "scheduler": "ddim_uniform", "steps": 3, "denoise": 1.0})
@@ -119,6 +122,13 @@ ROWS = [
     Row("extend", VIDRD, dict(model=DIT), "run", ["model", UNET, "Flux"]),
     Row("extend", VIDRD, dict(latent=LATENT_16CH), "run", ["latent", "16 channels"]),
     Row("extend", VIDRD, dict(latent=LATENT_5D), "run", ["latent", "5-D"]),
+    # ... continuing the Reuse-Diffuse Sampler's clip (extend_clip.json's first extender): `previous` must fit
+    Row("extend", VIDRD, dict(steps=20), "run", ["previous", "sampled with 50 steps", "set steps to 50"]),
+    Row("extend", VIDRD, dict(latent=LATENT_6_FRAMES), "run", ["previous", "clip of 8 frames", "batch size 8"]),
+    Row("extend", VIDRD, dict(latent=LATENT_32PX_8), "run", ["previous", "[4, 8, 8]", "has [4, 4, 4]"]),
+    # Reuse-Diffuse Sampler
+    Row("extend", VIDRD_CLIP0, dict(cfg=NAN), "run", ["cfg", "between 0 and 100"]),
+    Row("extend", VIDRD_CLIP0, dict(latent=LATENT_5D), "run", ["latent", "5-D"]),
     # Temporal VAE Decode
     Row("decode", DECODE, dict(window=1), "queue", ["window", "at least 2"]),
     Row("decode", DECODE, dict(window=8, overlap=8), "queue", ["overlap", "between 0 and window−1 = 7"]),
@@ -169,7 +179,7 @@ NONCES = itertools.count(100)
 
 def test_the_matrix_is_large_and_covers_every_node():
     assert len(ROWS) >= 40
-    assert {CFA, WARP, T2VZ, SHIFT, LPFF, VIDRD, DECODE} <= {r.node for r in ROWS}
+    assert {CFA, WARP, T2VZ, SHIFT, LPFF, VIDRD, VIDRD_CLIP0, DECODE} <= {r.node for r in ROWS}
     assert {"queue", "run", "either"} == {r.at for r in ROWS}
 
 

@@ -19,10 +19,13 @@ def expected_video(ui):
         by_type.setdefault(n["type"], []).append(n)
     if "VidLift_MotionLatentWarp" in by_type:
         frames = by_type["VidLift_MotionLatentWarp"][0]["widgets_values"][0]
-    elif "VidLift_ReuseDiffuseExtender" in by_type:
-        _, _, _, _, clips, overlap, _, _, _, keep = by_type["VidLift_ReuseDiffuseExtender"][0]["widgets_values"]
+    elif "VidLift_ReuseDiffuseExtender" in by_type:   # a Sampler's clip 0, then every extender's clips, joined
         n = by_type["EmptyLatentImage"][0]["widgets_values"][2]
-        frames = clips * n if keep else n + (clips - 1) * (n - overlap)
+        frames = n * len(by_type.get("VidLift_ReuseDiffuseSampler", []))
+        for ext in by_type["VidLift_ReuseDiffuseExtender"]:
+            _, _, _, _, clips, overlap, _, _, _, keep = ext["widgets_values"]
+            continued = any(i["name"] == "previous" and i["link"] is not None for i in ext["inputs"])
+            frames += clips * n if keep else clips * (n - overlap) + (0 if continued else overlap)
     elif "VidLift_ContextGuidedSampler" in by_type:
         frames = by_type["VidLift_ContextGuidedSampler"][0]["widgets_values"][5]
     elif "VidLift_ContextGuidedInterpolation" in by_type:

@@ -15,7 +15,7 @@ import nodes as comfy_nodes
 from comfy_test_nodes import tiny
 from inprocess.helpers import force_cond_uncond_split
 from vidlift.nodes.node_lpff import LPFFFilter
-from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender
+from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender, ReuseDiffuseSampler
 from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode
 from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
@@ -47,6 +47,13 @@ def t2vz(model, conds, seed=1, cfg=5.0):
 def vidrd(model, conds, seed=2, cfg=5.0):
     return ReuseDiffuseExtender.execute(model, *conds, latent(), seed, 3, cfg, 2, 2, 4.0, 0.4, DIRECTIONS[0],
                                         True).args[0]["samples"]
+
+
+def vidrd_chain(model, conds, seed=2, cfg=5.0):
+    """Reuse-Diffuse Sampler → Extender (previous)."""
+    clip0, last = ReuseDiffuseSampler.execute(model, *conds, latent(), seed, 3, cfg).args
+    return ReuseDiffuseExtender.execute(model, *conds, latent(), seed, 3, cfg, 1, 2, 4.0, 0.4, DIRECTIONS[0],
+                                        True, last).args[0]["samples"]
 
 
 def warp(model):
@@ -94,6 +101,7 @@ USES = {
     "Text2Video-Zero sampler": lambda m, c: t2vz(m, c),
     "Text2Video-Zero sampler on a shifted model": lambda m, c: t2vz(shift(m), c),
     "Reuse-Diffuse extender": lambda m, c: vidrd(cfa(m), c),
+    "Reuse-Diffuse sampler then extender": lambda m, c: vidrd_chain(cfa(m), c),
     "Motion-Latent warp": lambda m, c: warp(m),
 }
 

@@ -10,7 +10,7 @@ import torch
 
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.node_lpff import LPFFFilter
-from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender, settings_problem
+from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender, ReuseDiffuseSampler, settings_problem
 from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
 from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
 from vidlift.nodes.text2video_zero import indices_problem
@@ -45,6 +45,8 @@ def calls(unet, conds, bad):
         "Reuse-Diffuse Extender: input 'overlap/noise_recycle/staged_guidance'":
             lambda: ReuseDiffuseExtender.execute(unet, *conds, Z, 0, 2, 5.0, 2, 1, v("recycle", 4.0), 0.4,
                                                  DIRECTIONS[0], True),
+        "Reuse-Diffuse Sampler: input 'cfg'":
+            lambda: ReuseDiffuseSampler.execute(unet, *conds, Z, 0, 2, v("cfg", 5.0)),
     }
 
 
@@ -54,7 +56,8 @@ PARAM = {"Cross-Frame Attention Patcher: input 'strength'": "strength",
          "Text2Video-Zero Sampler: input 'motion_x/motion_y'": "motion",
          "Motion-Latent Warp: input 'motion_x/motion_y'": "motion", "LPFF Filter: input 'd_s'": "d_s",
          "LPFF Filter: input 'd_t'": "d_t", "Reuse-Diffuse Extender: input 'cfg'": "cfg",
-         "Reuse-Diffuse Extender: input 'overlap/noise_recycle/staged_guidance'": "recycle"}
+         "Reuse-Diffuse Extender: input 'overlap/noise_recycle/staged_guidance'": "recycle",
+         "Reuse-Diffuse Sampler: input 'cfg'": "cfg"}
 
 
 @pytest.mark.parametrize("value", [NAN, INF, -INF], ids=["nan", "inf", "-inf"])

@@ -3,16 +3,24 @@ import pytest
 import torch
 
 from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender
+from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler
 from vidlift.nodes import reuse_diffuse
 from vidlift.nodes.node_text2video_zero import add_cross_frame_attention
 
 
 def extend(model, conds, clips=2, frames=6, overlap=3, steps=10, guidance=0.4, direction="reverse (reference)",
-           keep=True, recycle=4.0):
-    latent = {"samples": torch.zeros(frames, 4, 8, 8)}
-    return ReuseDiffuseExtender.execute(model, *conds, latent, 7, steps, 5.0, clips, overlap, recycle, guidance,
-                                        direction, keep).args[0]["samples"]
+           keep=True, recycle=4.0, previous=None, size=8, both=False):
+    latent = {"samples": torch.zeros(frames, 4, size, size)}
+    out = ReuseDiffuseExtender.execute(model, *conds, latent, 7, steps, 5.0, clips, overlap, recycle, guidance,
+                                       direction, keep, previous).args
+    return (out[0]["samples"], out[1]) if both else out[0]["samples"]
+
+
+def first_clip(model, conds, frames=6, steps=10, latent=None):
+    """Reuse-Diffuse Sampler: (latent, last clip socket)."""
+    latent = latent or {"samples": torch.zeros(frames, 4, 8, 8)}
+    out = ReuseDiffuseSampler.execute(model, *conds, latent, 7, steps, 5.0).args
+    return out[0]["samples"], out[1]
 
 
 def test_first_clip_is_independent_of_the_extension_and_lengths(unet, conds):
@@ -50,3 +58,49 @@ def test_bad_input_names_node_and_parameter(unet, conds):
         extend(unet, conds, guidance=1.5)
     with pytest.raises(NodeInputError, match="noise_recycle r must be ≥ 0"):
         extend(unet, conds, recycle=-1.0)
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["keep_overlap", "drop_overlap"])
+def test_sampler_then_extenders_equal_one_extender(unet, conds, keep):
+    """The documented noise scheme (clip k seeded by (seed, k)) makes a chain of nodes one run, bit for bit."""
+    video_model = add_cross_frame_attention(unet)   # frames interact, so a wrong DSG copy would show
+    whole = extend(video_model, conds, clips=3, keep=keep)
+    clip0, handoff = first_clip(video_model, conds)
+    assert torch.equal(clip0, whole[:6])                                   # the Sampler is the Extender's clip 0
+    two, last = extend(video_model, conds, clips=2, keep=keep, previous=handoff, both=True)
+    assert torch.equal(torch.cat([clip0, two]), whole)
+    one, middle = extend(video_model, conds, clips=1, keep=keep, previous=handoff, both=True)
+    other = extend(video_model, conds, clips=1, keep=keep, previous=middle)  # an extender continues an extender
+    assert torch.equal(torch.cat([clip0, one, other]), whole)
+    assert (handoff.clip, middle.clip, last.clip) == (0, 1, 2)
+
+
+def test_a_wrong_previous_changes_the_continuation(unet, conds):
+    video_model = add_cross_frame_attention(unet)
+    _, handoff = first_clip(video_model, conds)
+    _, unrelated = first_clip(video_model, (conds[1], conds[0]))            # another prompt's clip 0
+    assert not torch.equal(extend(video_model, conds, clips=1, previous=handoff),
+                           extend(video_model, conds, clips=1, previous=unrelated))
+
+
+def test_previous_that_does_not_fit_names_node_and_parameter(unet, conds):
+    _, handoff = first_clip(unet, conds, steps=4)
+    with pytest.raises(NodeInputError, match="Reuse-Diffuse Extender: input 'previous': is a clip of 6 frames but "
+                                             "this latent has 8.*batch size 6"):
+        extend(unet, conds, steps=4, frames=8, previous=handoff)
+    with pytest.raises(NodeInputError, match="input 'previous': holds latents of shape \\[4, 8, 8\\] but this "
+                                             "latent has \\[4, 16, 16\\]"):
+        extend(unet, conds, steps=4, size=16, previous=handoff)
+    with pytest.raises(NodeInputError, match="input 'previous': was sampled with 4 steps but steps = 10; set steps "
+                                             "to 4"):
+        extend(unet, conds, steps=10, previous=handoff)
+
+
+def test_nodes_leave_their_inputs_alone(unet, conds):
+    latent = {"samples": torch.randn(6, 4, 8, 8)}
+    keep = latent["samples"].clone()
+    _, handoff = first_clip(unet, conds, steps=3, latent=latent)
+    saved = handoff.init.clone(), handoff.history.clone(), handoff.sigmas.clone()
+    ReuseDiffuseExtender.execute(unet, *conds, latent, 7, 3, 5.0, 2, 3, 4.0, 0.4, "forward", False, handoff)
+    assert torch.equal(latent["samples"], keep)
+    assert all(torch.equal(a, b) for a, b in zip((handoff.init, handoff.history, handoff.sigmas), saved))
