@@ -17,6 +17,7 @@ function upstreamWidget(node, inputName, widgetName) {
   const slot = node.inputs?.find((i) => i.name === inputName);
   const link = slot?.link != null ? node.graph?.links?.[slot.link] ?? node.graph?.links?.get?.(slot.link) : null;
   const origin = link ? node.graph.getNodeById(link.origin_id) : null;
+  if (widgetName === undefined) return origin?.type;
   return origin?.widgets?.find((w) => w.name === widgetName)?.value;
 }
 

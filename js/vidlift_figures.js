@@ -1,5 +1,6 @@
 // Figures drawn under VidLift nodes. Each takes (ctx, box, read, upstream): `read(name, fallback)` gives the
-// node's widget value, `upstream(input, widget)` a widget of the node linked to an input. Pure drawing,
+// node's widget value, `upstream(input, widget)` a widget of the node linked to an input (`upstream(input)`:
+// that node's type, or undefined when the input is not linked). Pure drawing,
 // mirroring the Python math it illustrates (file named in each comment).
 
 const INK = "#ddd", DIM = "#777", GRID = "#444";
@@ -82,19 +83,24 @@ function timeline(ctx, box, title, rows, total) {
   }));
 }
 
-// nodes/reuse_diffuse.py output_frames: clip c starts M frames before clip c−1 ends (its overlap reuses them)
+// nodes/reuse_diffuse.py output_frames: clip c starts M frames before clip c−1 ends (its overlap reuses them).
+// With `previous` linked, the clip it continues is drawn first as context (not part of this node's output).
 export function reuseDiffuseTimeline(ctx, box, read, upstream) {
   const N = upstream("latent", "batch_size") ?? 16, clips = read("clips", 3), M = read("overlap", 4);
-  const keep = read("keep_overlap", true), rows = [];
+  const keep = read("keep_overlap", true), continued = !!upstream("previous"), rows = [];
   let start = 0;
-  for (let c = 0; c < Math.min(clips, 12); c++) {
+  for (let c = 0; c < Math.min(clips + (continued ? 1 : 0), 12); c++) {
     const row = [];
-    for (let j = 0; j < N; j++) row.push([start + j, c > 0 && j < M ? (keep ? "overlap" : "dropped") : "generated"]);
+    for (let j = 0; j < N; j++) {
+      row.push([start + j, continued && c === 0 ? "context" : c > 0 && j < M ? (keep ? "overlap" : "dropped") : "generated"]);
+    }
     rows.push(row);
     start += keep ? N : N - M;
   }
-  const total = keep ? clips * N : N + (clips - 1) * (N - M);
-  timeline(ctx, box, `${clips} clips of ${N} frames, M = ${M} → ${total} frames`, rows, rows.length ? rows.at(-1).at(-1)[0] + 1 : 1);
+  const made = keep ? clips * N : (continued ? 0 : M) + clips * (N - M);
+  const title = continued ? `continues a clip: ${clips} new clips of ${N} frames, M = ${M} → ${made} new frames`
+                          : `${clips} clips of ${N} frames, M = ${M} → ${made} frames`;
+  timeline(ctx, box, title, rows, rows.length ? rows.at(-1).at(-1)[0] + 1 : 1);
 }
 
 // nodes/context_guidance.py: frame 1 alone, then windows of T holding S context frames (1 in the first)

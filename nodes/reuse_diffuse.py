@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm, trange
 
 from .context_guidance import frame_noise
 from .schedule import ddim_step, vp_to_ve
@@ -91,12 +92,12 @@ def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disab
     init = None if previous is None else previous.init.to(x)
     history = None if previous is None else previous.history
     video, done = [], 0
-    for k in range(first, first + clips):
+    for k in tqdm(range(first, first + clips), disable=disable or clips < 2, desc="clips"):   # console bars
         draw = noise(k).to(x) if noise is not None else torch.randn_like(x[:n])
         init = draw if init is None else reuse_noise(init, source, overlap, recycle, draw)
         z = vp_to_ve(init, sigmas[0])
         new_history = []
-        for i in range(steps):
+        for i in trange(steps, disable=disable, leave=False):
             if history is not None:                                   # DSG, the frame nearest the join longest
                 for j in range(overlap):
                     if i < stages[j]:

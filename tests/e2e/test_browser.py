@@ -132,6 +132,31 @@ def test_figure_draws_and_follows_its_inputs(page, node_type):
     assert page.errors == []
 
 
+LINK_JS = """() => {
+  const s = window.LiteGraph.createNode('VidLift_ReuseDiffuseSampler'), e = window.LiteGraph.createNode('VidLift_ReuseDiffuseExtender');
+  window.app.graph.add(s); window.app.graph.add(e);
+  const fig = e.widgets.find(w => w.name === 'vidlift_figure');
+  const render = () => {
+    const c = document.createElement('canvas'); c.width = 320; c.height = 130;
+    const ctx = c.getContext('2d'); fig.draw(ctx, e, 320, 0, 120);
+    return ctx.getImageData(0, 0, 320, 130).data;
+  };
+  const a = render();
+  s.connect(1, e, e.inputs.findIndex(i => i.name === 'previous'));
+  const b = render();
+  let changed = 0;
+  for (let i = 0; i < a.length; i += 4) if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) changed++;
+  return {changed, linked: e.inputs.find(i => i.name === 'previous').link != null};
+}"""
+
+
+def test_extender_timeline_shows_the_clip_it_continues(page):
+    page.load({"last_node_id": 0, "last_link_id": 0, "nodes": [], "links": [], "groups": [], "version": 0.4})
+    drawn = page.eval(LINK_JS)
+    assert drawn["linked"] and drawn["changed"] > 50, drawn
+    assert page.errors == []
+
+
 def test_text2video_zero_runs_from_the_browser(page, server):
     wf = copy.deepcopy(load_workflow("text2video_zero.json"))
     for n in wf["nodes"]:
