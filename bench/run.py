@@ -37,6 +37,7 @@ if "vidlift" not in sys.modules:
 import comfy.model_management as mm  # noqa: E402
 import comfy.patcher_extension as pe  # noqa: E402
 import comfy.sample  # noqa: E402
+import comfy.utils  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny  # noqa: E402
 from vidlift.nodes.context_guidance import rollout_plan  # noqa: E402
@@ -44,7 +45,6 @@ from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender  # noqa: E402
 from vidlift.nodes.node_temporal_shift import add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
-from vidlift.nodes.node_temporal_shift import add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler, add_cross_frame_attention  # noqa: E402
 from vidlift.nodes.node_video_elevator import INVERSIONS, AlternatingKSampler  # noqa: E402
 from vidlift.nodes.video_elevator import model_calls, preset_remaining, refine_indices  # noqa: E402
@@ -52,6 +52,7 @@ from vidlift.nodes.text2video_zero import phase_indices  # noqa: E402
 
 GPU = ARGS.device == "cuda"
 ROWS = []
+comfy.utils.set_progress_bar_enabled(False)   # console bars cost time and bury the table
 
 
 def sync():
@@ -286,7 +287,17 @@ if __name__ == "__main__":
     print("\n| benchmark | ratio (median) | range | goal | what |\n|---|---|---|---|---|")
     for r in ROWS:
         print(f"| {r['name']} | {r['ratio']:.3f}× | {r['range'][0]:.3f}–{r['range'][1]:.3f} | {r['goal']} | {r['what']} |")
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", f"{ARGS.device}.json"), "w") as f:
-        json.dump({"machine": machine, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "rows": ROWS}, f,
-                  indent=1)
+    save_rows(os.path.join(ROOT, "bench", "results", f"{ARGS.device}.json"), machine)
+
+
+def save_rows(path, machine):
+    """Write this run's rows; with --only, the other rows of the last run stay (each row carries its date)."""
+    today = time.strftime("%Y-%m-%d")
+    rows = [dict(r, date=today, machine=machine, torch=torch.__version__) for r in ROWS]
+    if ARGS.only and os.path.exists(path):
+        with open(path) as f:
+            kept = [r for r in json.load(f)["rows"] if r["name"] not in {n["name"] for n in rows}]
+        rows = kept + rows
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"machine": machine, "torch": torch.__version__, "date": today, "rows": rows}, f, indent=1)
