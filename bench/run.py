@@ -109,8 +109,8 @@ def bench_patch_overhead(label, model, dim, frames, size, steps, patch=add_cross
     def run(m):
         return lambda: comfy.sample.sample(m, noise, steps, 7.5, "euler", "normal", pos, neg, lat, seed=0,
                                            disable_pbar=True)
-    plain = timed(run(model))
-    patched = timed(run(patch(model)))
+    times = timed_interleaved({"plain": run(model), "patched": run(patch(model))})
+    plain, patched = times["plain"], times["patched"]
     report(f"{what} overhead ({label})", patched, plain, "≤ 1.03×",
            f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 7.5: patched / plain")
 
@@ -127,8 +127,9 @@ def bench_t2v_zero(label, config, comfy_config, size, dtype, frames=8, steps=50,
 
     def ours():
         Text2VideoZeroSampler.execute(model, [[cond, {}]], [[uncond, {}]], lat, 0, 7.5, 12.0, 12.0, steps, t0, t1, 8)
-    theirs = timed(lambda: twin.run_diffusers(pipe, frames, 0, 7.5, 12.0, size=size, steps=steps, t0=t0, t1=t1))
-    mine = timed(ours)
+    times = timed_interleaved({"diffusers": lambda: twin.run_diffusers(pipe, frames, 0, 7.5, 12.0, size=size,
+                                                                       steps=steps, t0=t0, t1=t1), "ours": ours})
+    theirs, mine = times["diffusers"], times["ours"]
     report(f"Text2Video-Zero vs diffusers ({label})", mine, theirs, "≤ 0.8× GPU, ≤ 1.0× CPU",
            f"{frames} frames, {steps} DDIM steps (t0 {t0}, t1 {t1}), {size}², same weights and settings")
     # the physical limit: the bare U-Net forwards the procedure needs
@@ -160,8 +161,9 @@ def bench_vae_memory():
 def bench_vae_throughput(frames=64):
     vae = tiny.temporal_vae_model(ch=64)
     z = torch.randn(frames, 4, 16, 16)
-    ours = timed(lambda: TemporalVAEDecode.execute({"samples": z}, vae, 14, 4, 0, 64))
-    stock = timed(lambda: vae.decode(z))
+    times = timed_interleaved({"ours": lambda: TemporalVAEDecode.execute({"samples": z}, vae, 14, 4, 0, 64),
+                               "stock": lambda: vae.decode(z)})
+    ours, stock = times["ours"], times["stock"]
     report("Temporal VAE Decode time vs stock VAEDecode", ours, stock, "≈ W/(W−O) = 1.4× (overlap recomputed)",
            f"{frames} frames, same temporal VAE; stock decodes memory-sized chunks with no overlap")
 
@@ -253,6 +255,19 @@ def bench_context(steps=5, window=8, counts=(16, 64, 256)):
                f"{peak[counts[0]] / 1e6:.1f} MB for {counts[0]} frames, {peak[n] / 1e6:.1f} MB for {n} (T {window}, S 2)")
 
 
+def save_rows(path, machine):
+    """Write this run's rows; with --only, the other rows of the last run stay (each row carries its date)."""
+    today = time.strftime("%Y-%m-%d")
+    rows = [dict(r, date=today, machine=machine, torch=torch.__version__) for r in ROWS]
+    if ARGS.only and os.path.exists(path):
+        with open(path) as f:
+            kept = [r for r in json.load(f)["rows"] if r["name"] not in {n["name"] for n in rows}]
+        rows = kept + rows
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"machine": machine, "torch": torch.__version__, "date": today, "rows": rows}, f, indent=1)
+
+
 BENCHES = {
     "patch_tiny": lambda: bench_patch_overhead("tiny", tiny.unet_model(), 32, 8, 16, 10),
     "patch_sd15": lambda: bench_patch_overhead(
@@ -289,15 +304,3 @@ if __name__ == "__main__":
         print(f"| {r['name']} | {r['ratio']:.3f}× | {r['range'][0]:.3f}–{r['range'][1]:.3f} | {r['goal']} | {r['what']} |")
     save_rows(os.path.join(ROOT, "bench", "results", f"{ARGS.device}.json"), machine)
 
-
-def save_rows(path, machine):
-    """Write this run's rows; with --only, the other rows of the last run stay (each row carries its date)."""
-    today = time.strftime("%Y-%m-%d")
-    rows = [dict(r, date=today, machine=machine, torch=torch.__version__) for r in ROWS]
-    if ARGS.only and os.path.exists(path):
-        with open(path) as f:
-            kept = [r for r in json.load(f)["rows"] if r["name"] not in {n["name"] for n in rows}]
-        rows = kept + rows
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"machine": machine, "torch": torch.__version__, "date": today, "rows": rows}, f, indent=1)
