@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -40,6 +39,7 @@ import comfy.sample  # noqa: E402
 import comfy.utils  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny  # noqa: E402
+from comfy_test_nodes.memory_peak import run_probe  # noqa: E402
 from vidlift.nodes.context_guidance import rollout_plan  # noqa: E402
 from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender  # noqa: E402
@@ -88,6 +88,29 @@ def timed_interleaved(fns: dict, reps=ARGS.reps) -> dict:
     return out
 
 
+def time_per_frame(runs: dict, reps=3) -> dict:
+    """Seconds per frame of run(n) for each length n, over equal work: each repetition runs every length
+    max(n)/n times, spread evenly over the repetition (the short runs between the long ones), so every length
+    sees the same slices of a shared CPU's changing speed; one warm-up each. Returns {n: [s/frame per rep]}."""
+    longest = max(runs)
+    for fn in runs.values():
+        fn()
+    # each run's slot in the repetition: the k-th of max/n runs at (k + ½)·n/max of the way through
+    order = sorted(((k + 0.5) * n / longest, n) for n in runs for k in range(longest // n))
+    out = {n: [] for n in runs}
+    for _ in range(reps):
+        spent = dict.fromkeys(runs, 0.0)
+        for _, n in order:
+            sync()
+            t = time.perf_counter()
+            runs[n]()
+            sync()
+            spent[n] += time.perf_counter() - t
+        for n in runs:
+            out[n].append(spent[n] / longest)
+    return out
+
+
 def report(name, ours, base, goal, what):
     ratio = statistics.median(ours) / statistics.median(base)
     lo, hi = min(ours) / max(base), max(ours) / min(base)
@@ -113,6 +136,11 @@ def bench_patch_overhead(label, model, dim, frames, size, steps, patch=add_cross
     plain, patched = times["plain"], times["patched"]
     report(f"{what} overhead ({label})", patched, plain, "≤ 1.03×",
            f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 7.5: patched / plain")
+
+
+def add_both(model):
+    """Cross-Frame Attention, then Temporal Shift, as in workflows/latent_shift.json."""
+    return add_temporal_shift(add_cross_frame_attention(model))
 
 
 def bench_t2v_zero(label, config, comfy_config, size, dtype, frames=8, steps=50, t0=44, t1=47):
@@ -148,11 +176,7 @@ def bench_t2v_zero(label, config, comfy_config, size, dtype, frames=8, steps=50,
 
 
 def bench_vae_memory():
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-    probe = os.path.join(ROOT, "tests", "comfy_test_nodes", "vae_memory_probe.py")
-    out = subprocess.run([sys.executable, probe, ARGS.device, "16", "256"], capture_output=True, text=True, env=env,
-                         check=True)
-    peak = {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    peak = run_probe("vae_memory_probe.py", ARGS.device, 16, 256)
     report("Temporal VAE Decode working memory, 256 vs 16 frames", [peak[256]], [peak[16]], "≤ 1.1×",
            f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[16] / 1e6:.0f} MB for 16 frames, "
            f"{peak[256] / 1e6:.0f} MB for 256 (W 14, O 4)")
@@ -168,7 +192,7 @@ def bench_vae_throughput(frames=64):
            f"{frames} frames, same temporal VAE; stock decodes memory-sized chunks with no overlap")
 
 
-def bench_long_video(steps=20, clip=8):
+def bench_long_video(steps=10, clip=8):
     model = add_cross_frame_attention(tiny.unet_model())
     pos, neg = conds(32)
     lat = {"samples": torch.zeros(clip, 4, 8, 8)}
@@ -177,11 +201,11 @@ def bench_long_video(steps=20, clip=8):
         clips = frames // clip
         return lambda: ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 7.5, clips, 4, 4.0, 0.4,
                                                     "reverse (reference)", True)
-    times = timed_interleaved({n: run(n) for n in (16, 64, 256)}, reps=3)
-    per_frame = {n: [t / n for t in ts] for n, ts in times.items()}
+    per_frame = time_per_frame({n: run(n) for n in (16, 64, 256)})
     for n in (64, 256):
         report(f"Reuse-Diffuse Extender time per frame, {n} vs 16 frames", per_frame[n], per_frame[16],
                "flat within 10%", f"clips of {clip} frames, {steps} DDIM steps, tiny model with cross-frame attention")
+    memory_rows("Reuse-Diffuse Extender", "reuse", clip, (16, 64, 256), f"clips of {clip} frames, M 4")
 
 
 def bench_alternating(label, make_model, dim, size, frames=8, steps=50, k=8):
@@ -239,20 +263,21 @@ def bench_context(steps=5, window=8, counts=(16, 64, 256)):
     def frame_passes(frames):  # frames through the model per output frame: window + its new frames alone
         return sum(len(w.frames) + (len(w.new) if len(w.frames) > len(w.new) else 0)
                    for w in rollout_plan(frames, window, 2, anchor=0)) / frames
-    per_frame = {n: [t / n for t in timed(run(n), reps=2 if n > 64 else ARGS.reps)] for n in counts}
+    per_frame = time_per_frame({n: run(n) for n in counts})
     for n in counts[1:]:
         report(f"Context-Guided Sampler time per frame, {n} vs {counts[0]} frames", per_frame[n], per_frame[counts[0]],
                "flat within 10%", f"T {window}, S 2, s 1.5, {steps} DDIM steps, tiny model + cross-frame attention; "
                f"frame-passes per frame {frame_passes(n) / frame_passes(counts[0]):.2f}× those of {counts[0]}")
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-    probe = os.path.join(ROOT, "tests", "comfy_test_nodes", "context_memory_probe.py")
-    out = subprocess.run([sys.executable, probe, ARGS.device, str(window), *map(str, counts)], capture_output=True,
-                         text=True, env=env, check=True)
-    peak = {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    memory_rows("Context-Guided Sampler", "context", window, counts, f"T {window}, S 2")
+
+
+def memory_rows(node, kind, window, counts, what):
+    """Working memory (peak minus the returned video) at each length vs the shortest, from a fresh process."""
+    peak = run_probe("long_video_memory_probe.py", ARGS.device, kind, window, *counts)
     for n in counts[1:]:
-        report(f"Context-Guided Sampler working memory, {n} vs {counts[0]} frames", [peak[n]], [peak[counts[0]]],
-               "flat within 10%", f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: "
-               f"{peak[counts[0]] / 1e6:.1f} MB for {counts[0]} frames, {peak[n] / 1e6:.1f} MB for {n} (T {window}, S 2)")
+        report(f"{node} working memory, {n} vs {counts[0]} frames", [peak[n]], [peak[counts[0]]], "flat within 10%",
+               f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[counts[0]] / 1e6:.1f} MB for "
+               f"{counts[0]} frames, {peak[n] / 1e6:.1f} MB for {n} ({what})")
 
 
 def save_rows(path, machine):
@@ -278,6 +303,7 @@ BENCHES = {
         bench_patch_overhead("SD1.5 size", twin.comfy_from_diffusers(twin.diffusers_unet(twin.SD15), twin.COMFY_SD15),
                              768, 8 if GPU else 4, 64 if GPU else 16, 20 if GPU else 2, add_temporal_shift,
                              "temporal shift")),
+    "both": lambda: bench_patch_overhead("tiny", tiny.unet_model(), 32, 8, 16, 10, add_both, "both patches"),
     "t2v_zero": lambda: (bench_t2v_zero("SD1.5 size, fp16", twin.SD15, twin.COMFY_SD15, 512, torch.float16) if GPU
                          else bench_t2v_zero("tiny", twin.TINY, tiny.TINY_UNET, 128, torch.float32)),
     "t2v_zero_sd15": lambda: None if GPU else bench_t2v_zero("SD1.5 size", twin.SD15, twin.COMFY_SD15, 128,

@@ -91,7 +91,9 @@ def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disab
     first = 0 if previous is None else previous.clip + 1
     init = None if previous is None else previous.init.to(x)
     history = None if previous is None else previous.history
-    video, done = [], 0
+    video = x.new_empty((output_frames(clips, n, overlap, keep_overlap, previous is not None), *x.shape[1:]),
+                        device="cpu")                        # the long video exists once, on the CPU
+    filled = done = 0
     for k in tqdm(range(first, first + clips), disable=disable or clips < 2, desc="clips"):   # console bars
         draw = noise(k).to(x) if noise is not None else torch.randn_like(x[:n])
         init = draw if init is None else reuse_noise(init, source, overlap, recycle, draw)
@@ -109,7 +111,9 @@ def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disab
             done += 1
             z = ddim_step(z, denoised, sigmas[i], sigmas[i + 1])
         history = new_history
-        video.append((z if keep_overlap or k == 0 else z[overlap:]).cpu())
+        part = z if keep_overlap or k == 0 else z[overlap:]
+        video[filled:filled + part.shape[0]] = part.to(video)
+        filled += part.shape[0]
     if report is not None:
         report(ReuseClip(init.cpu(), torch.stack(history), sigmas.float().cpu(), first + clips - 1))
-    return torch.cat(video).to(x)
+    return video.to(x)

@@ -48,3 +48,17 @@ def peak_of(fn, gpu: bool) -> int:
         f.write("5")
     out = fn()
     return high_water() - base - out.numel() * out.element_size()
+
+
+def run_probe(script: str, *args, timeout: int = 900, **env) -> dict[int, int]:
+    """Run tests/comfy_test_nodes/<script> in a fresh process and read its last line, {"frames": bytes}.
+    A fixed mmap threshold makes glibc return every freed tensor to the OS, so RSS follows live memory."""
+    import json
+    import subprocess
+    path = os.path.join(ROOT, "tests", "comfy_test_nodes", script)
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", **{k: str(v) for k, v in env.items()})
+    out = subprocess.run([sys.executable, path, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                         env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"{script} {' '.join(map(str, args))} failed:\n{out.stderr[-2000:]}")
+    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}

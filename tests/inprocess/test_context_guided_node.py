@@ -1,9 +1,4 @@
 """Context-Guided Sampler / Interpolation and window-aware anchors on ComfyUI's real classes (tiny weights)."""
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -11,6 +6,7 @@ import comfy.context_windows as cw
 import comfy.patcher_extension as pe
 import comfy.sample
 import comfy.samplers
+from comfy_test_nodes.memory_peak import run_probe
 from inprocess.helpers import denoise_once
 from vidlift.nodes.context_guidance import frame_noise
 from vidlift.nodes.errors import NodeInputError
@@ -147,13 +143,7 @@ def test_bad_inputs_name_node_and_parameter(shifted, conds):
 
 
 def measure_peaks(*counts, window=16):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    probe = os.path.join(root, "tests", "comfy_test_nodes", "context_memory_probe.py")
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")   # freed tensors leave RSS, so RSS follows live memory
-    out = subprocess.run([sys.executable, probe, "cpu", str(window), *map(str, counts)], capture_output=True,
-                         text=True, timeout=900, env=env)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    return run_probe("long_video_memory_probe.py", "cpu", "context", window, *counts)
 
 
 def test_peak_memory_does_not_grow_with_frames():

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from comfy_test_nodes.memory_peak import run_probe
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler
 from vidlift.nodes import reuse_diffuse
@@ -104,3 +105,12 @@ def test_nodes_leave_their_inputs_alone(unet, conds):
     ReuseDiffuseExtender.execute(unet, *conds, latent, 7, 3, 5.0, 2, 3, 4.0, 0.4, "forward", False, handoff)
     assert torch.equal(latent["samples"], keep)
     assert all(torch.equal(a, b) for a, b in zip((handoff.init, handoff.history, handoff.sigmas), saved))
+
+
+def test_peak_memory_does_not_grow_with_clips():
+    """One clip in the model at a time; the video and the previous clip's history on the CPU (probe: RSS)."""
+    peak = run_probe("long_video_memory_probe.py", "cpu", "reuse", 16, 32, 256)
+    assert peak[32] > 4e6, peak                         # a clip really costs memory ...
+    assert peak[256] <= 1.1 * peak[32], peak            # ... and 8× the frames (16 clips) do not
+    unbounded = run_probe("long_video_memory_probe.py", "cpu", "reuse", 100000, 32, 128)   # one clip of all frames
+    assert unbounded[128] > 2 * unbounded[32], unbounded

@@ -1,14 +1,10 @@
 """Temporal VAE Decode with ComfyUI's real SVD VideoDecoder class at a tiny width."""
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 
 import nodes as comfy_nodes
 from comfy_test_nodes import tiny
+from comfy_test_nodes.memory_peak import run_probe
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode, has_temporal_decoder
 from vidlift.nodes.temporal_decode import blend_weights, decode_tiled, window_plan
@@ -108,14 +104,7 @@ def test_bad_input_names_node_and_parameter(temporal_vae, samples, window, overl
 
 
 def measure_peaks(*counts, window=14):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    probe = os.path.join(root, "tests", "comfy_test_nodes", "vae_memory_probe.py")
-    # A fixed mmap threshold makes glibc return every freed tensor to the OS, so RSS follows live memory.
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", PROBE_WINDOW=str(window))
-    out = subprocess.run([sys.executable, probe, "cpu", *map(str, counts)], capture_output=True, text=True,
-                         timeout=600, env=env)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    return run_probe("vae_memory_probe.py", "cpu", *counts, timeout=600, PROBE_WINDOW=window)
 
 
 def test_peak_memory_does_not_grow_with_frames():

@@ -1,9 +1,13 @@
-"""Registry readiness: the fields `comfy node validate` (comfy-cli) reads from pyproject.toml, its security
-lint (no exec/eval, one statement per line: ruff S102, S307, E702), run-time requirements without torch pins,
-and a front end that downloads nothing."""
+"""Registry readiness: the real `comfy node validate` (comfy-cli, what the Registry runs before publishing) on the
+repository; the fields it reads from pyproject.toml and its security lint (no exec/eval, one statement per line:
+ruff S102, S307, E702) checked on their own too; run-time requirements without torch pins; a front end that
+downloads nothing."""
 import io
 import os
 import re
+import shutil
+import subprocess
+import sys
 import tokenize
 import tomllib
 
@@ -56,3 +60,27 @@ def test_front_end_is_served_and_downloads_nothing():
     for name in scripts:
         text = open(os.path.join(ROOT, "js", name)).read()
         assert not re.search(r"https?://|fetch\(|XMLHttpRequest|\beval\(|new Function", text), name
+
+
+def comfy_node_validate(directory, home) -> str:
+    """`comfy node validate` in `directory`, telemetry off, comfy-cli's config kept in `home`; its output."""
+    comfy = os.path.join(os.path.dirname(sys.executable), "comfy")
+    env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home))
+    out = subprocess.run([comfy, "--skip-prompt", "--no-enable-telemetry", "node", "validate"], cwd=directory,
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout + out.stderr          # comfy-cli prints its verdicts (rich) on stderr
+
+
+def test_comfy_node_validate_passes(tmp_path):
+    out = comfy_node_validate(ROOT, tmp_path)
+    assert "All validation checks passed" in out and "warning" not in out.lower(), out
+
+
+def test_comfy_node_validate_reports_what_the_registry_refuses(tmp_path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    shutil.copy(os.path.join(ROOT, "pyproject.toml"), pack)
+    (pack / "bad.py").write_text("x = eval('1'); y = 2\n")
+    out = comfy_node_validate(pack, tmp_path)
+    assert "Security warnings found" in out and "S307" in out and "E702" in out, out

@@ -1,0 +1,52 @@
+"""Peak memory of the long-video samplers for several frame counts, in a fresh process.
+
+Usage: python long_video_memory_probe.py cpu|cuda context|reuse WINDOW N1 N2 ...  → prints {"N1": bytes, ...}:
+the working memory, i.e. the peak minus the returned video latent. Tiny U-Net with cross-frame attention,
+PROBE_STEPS DDIM steps (default 1), PROBE_SIZE² latents (default 8).
+  context: Context-Guided Sampler, windows of WINDOW frames, S = 2, context guidance 1.5 (two passes a step).
+  reuse:   Reuse-Diffuse Extender, clips of WINDOW frames (N must divide it), M 4, overlap frames kept.
+A WINDOW as long as the video puts all frames in one window (one clip): what windowing saves.
+(Measured by memory_peak.peak_of.)
+"""
+import json
+import os
+import sys
+
+from memory_peak import bootstrap, peak_of
+
+GPU = sys.argv[1] == "cuda"
+bootstrap(GPU)
+import torch  # noqa: E402
+
+from comfy_test_nodes import tiny  # noqa: E402
+from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
+from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender  # noqa: E402
+from vidlift.nodes.node_text2video_zero import add_cross_frame_attention  # noqa: E402
+
+
+def sampler(kind, model, window, size, steps):
+    """frames → the video latent [frames, 4, size, size]."""
+    pos, neg = tiny.conditioning(1), tiny.conditioning(2)
+    if kind == "context":
+        latent = {"samples": torch.zeros(1, 4, size, size)}
+        return lambda frames: ContextGuidedSampler.execute(model, pos, neg, latent, 0, steps, 7.5, window, frames, 2,
+                                                           1.5).args[0]["samples"]
+
+    def reuse(frames):
+        clip = min(window, frames)
+        assert frames % clip == 0, f"clips of {clip} frames do not fill {frames}"
+        latent = {"samples": torch.zeros(clip, 4, size, size)}
+        return ReuseDiffuseExtender.execute(model, pos, neg, latent, 0, steps, 7.5, frames // clip, 4, 4.0, 0.4,
+                                            DIRECTIONS[0], True).args[0]["samples"]
+    return reuse
+
+
+if __name__ == "__main__":
+    kind, window, counts = sys.argv[2], int(sys.argv[3]), [int(n) for n in sys.argv[4:]]
+    size, steps = int(os.environ.get("PROBE_SIZE", 8)), int(os.environ.get("PROBE_STEPS", 1))
+    run = sampler(kind, add_cross_frame_attention(tiny.unet_model()), window, size, steps)
+    peaks = {}
+    for n in counts:
+        run(n)        # warm-up at this length: model load, kernels and allocator caches for every window shape
+        peaks[n] = peak_of(lambda: run(n), GPU)
+    print(json.dumps(peaks))
