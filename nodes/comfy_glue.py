@@ -59,12 +59,16 @@ class Progress:
 
 
 def run_sampler(model, positive, negative, cfg: float, shape, sampler_function, options: dict, sigmas, total_steps: int,
-                seed: int) -> torch.Tensor:
+                seed: int, run_per_call: bool = False) -> torch.Tensor:
     """Run a k-diffusion-style sampler function through ComfyUI's CFGGuider (patches, wrappers, conds,
-    model loading), from a zero latent of `shape`; the function draws its own noise from `options`."""
+    model loading), from a zero latent of `shape`; the function draws its own noise from `options`.
+    run_per_call: each model call is a sampling run of its own (`PerCallModel`), for samplers whose calls
+    differ in frame count."""
     guider = comfy.samplers.CFGGuider(model)
     guider.set_conds(positive, negative)
     guider.set_cfg(cfg)
+    if run_per_call:
+        return run_calls(guider, shape, sampler_function, options, sigmas, total_steps, seed)
     return run_guider(guider, shape, sampler_function, options, sigmas, total_steps, seed)
 
 
@@ -75,3 +79,51 @@ def run_guider(guider, shape, sampler_function, options: dict, sigmas, total_ste
                         callback=Progress(guider.model_patcher, total_steps),
                         disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
     return out.cpu()
+
+
+class PerCallModel:
+    """A k-diffusion model, (x, σ, **extra_args) → x̂₀, whose every call is one sampling run of `guider` over a
+    latent of x's shape, the call's extra model_options merged over the guider's.
+
+    Some packs size their state by the latent of the sampling run: AnimateDiff-Evolved sets its motion
+    modules' frame count from it when a run starts and reshapes every activation by it. A sampler whose calls
+    hold different numbers of frames (Context-Guided windows, a lone first frame, the guidance pass of the new
+    frames) must therefore make each call a run of its own; every patch and wrapper on the model applies as in
+    one run, the x̂₀ is the same bit for bit, and each run costs ComfyUI's per-run setup once (conds, a model
+    load check), small beside a U-Net pass."""
+
+    def __init__(self, guider, sigmas: torch.Tensor, seed: int):
+        self.guider, self.sigmas, self.seed = guider, sigmas, seed
+
+    def __call__(self, x, sigma, **extra_args):
+        out = []
+
+        def one_call(model, noise, sigmas, extra_args=None, callback=None, disable=None, outer=None):
+            out.append(model(x.to(noise), sigma.to(noise), **merged(extra_args or {}, outer)))
+            return noise
+
+        zeros = torch.zeros(x.shape)
+        self.guider.sample(zeros, zeros, comfy.samplers.KSAMPLER(one_call, extra_options={"outer": extra_args}),
+                           self.sigmas, disable_pbar=True, seed=self.seed)
+        return out[0].to(x)
+
+
+def merged(inner: dict, outer: dict) -> dict:
+    """The guider's extra_args with a call's own: its model_options' transformer_options win, key by key."""
+    options = dict(inner.get("model_options", {}))
+    extra = outer.get("model_options", {})
+    options.update({k: v for k, v in extra.items() if k != "transformer_options"})
+    options["transformer_options"] = {**options.get("transformer_options", {}), **extra.get("transformer_options", {})}
+    return {**inner, **{k: v for k, v in outer.items() if k != "model_options"}, "model_options": options}
+
+
+def run_calls(guider, shape, sampler_function, options: dict, sigmas, total_steps: int, seed: int) -> torch.Tensor:
+    """`run_guider` with every model call a run of its own (PerCallModel); the same latent-format scaling."""
+    patcher = guider.model_patcher
+    device, lf = patcher.load_device, patcher.get_model_object("latent_format")
+    progress = Progress(patcher, total_steps)
+    out = sampler_function(PerCallModel(guider, sigmas, seed), torch.zeros(tuple(shape), device=device),
+                           sigmas.to(device), extra_args={"seed": seed},
+                           callback=lambda d: progress(d["i"], d["denoised"], d["x"], total_steps),
+                           disable=not comfy.utils.PROGRESS_BAR_ENABLED, **options)
+    return lf.process_out(out.to(torch.float32)).cpu()

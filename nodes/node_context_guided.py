@@ -90,8 +90,10 @@ def run(model, positive, negative, cfg, steps, seed, frames, given, at, plan, gu
     options = dict(plan=plan, video=video, noise=lambda ids: frame_noise(seed, ids, given.shape[1:]),
                    guidance=guidance)
     shape = (max(len(w.frames) for w in plan), *video.shape[1:])   # what the model holds: a window, not the video
+    # the windows (and the guidance pass) differ in frames, so each model call is a run of its own: AnimateDiff
+    # motion modules take their frame count from the run (comfy_glue.PerCallModel)
     out = run_sampler(model, positive, negative, cfg, shape, sample_context_guided, options,
-                      ddim_sigmas(sigma_table(model), steps), len(plan) * steps, seed)
+                      ddim_sigmas(sigma_table(model), steps), len(plan) * steps, seed, run_per_call=True)
     out[at] = given.float()       # bit-exact (no latent-format round trip); the sampler never changes them
     return out
 

@@ -41,3 +41,31 @@ def force_cond_uncond_split(monkeypatch):
     monkeypatch.setattr(comfy.model_management, "get_free_memory", tiny_free)
     if hasattr(comfy.model_patcher.ModelPatcher, "get_free_memory"):  # newer ComfyUI asks the patcher
         monkeypatch.setattr(comfy.model_patcher.ModelPatcher, "get_free_memory", lambda self, *a, **k: 1)
+
+
+def with_run_sized_motion(model, seen: list):
+    """A stand-in for AnimateDiff-Evolved's motion modules, with their contract on frame counts: the frame count
+    is the sampling run's latent batch, set when a run starts (its OUTER_SAMPLE wrapper sets `video_length`), and
+    every U-Net call is read as chunks × that many frames (its `rearrange("(b f) …", f=video_length)`). Here the
+    motion is a mix over time, each output frame plus half the mean of its chunk's frames. A call of another
+    frame count fails as AD's reshape does; `seen` gets (rows, chunks, video_length) of every call."""
+    import comfy.patcher_extension as pe
+    m, state = model.clone(), {}
+
+    def outer(executor, noise, *args, **kwargs):
+        state["frames"] = noise.shape[0]
+        return executor(noise, *args, **kwargs)
+
+    def motion(executor, x, *args, **kwargs):
+        options = args[4] if len(args) > 4 else kwargs.get("transformer_options", {})
+        chunks, frames = len(options.get("cond_or_uncond") or [0]), state["frames"]
+        seen.append((x.shape[0], chunks, frames))
+        if x.shape[0] != chunks * frames:
+            raise RuntimeError(f"motion module: {x.shape[0]} rows are not {chunks} chunks of {frames} frames")
+        out = executor(x, *args, **kwargs)
+        video = out.view(chunks, frames, *out.shape[1:])
+        return (video + 0.5 * video.mean(dim=1, keepdim=True)).view(out.shape)
+
+    m.add_wrapper_with_key(pe.WrappersMP.OUTER_SAMPLE, "test_run_sized_motion", outer)
+    m.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "test_run_sized_motion", motion)
+    return m

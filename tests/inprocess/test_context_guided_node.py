@@ -7,7 +7,7 @@ import comfy.patcher_extension as pe
 import comfy.sample
 import comfy.samplers
 from comfy_test_nodes.memory_peak import run_probe
-from inprocess.helpers import denoise_once
+from inprocess.helpers import denoise_once, with_run_sized_motion
 from vidlift.nodes.context_guidance import frame_noise
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.frames import WINDOW_KEY
@@ -152,3 +152,20 @@ def test_peak_memory_does_not_grow_with_frames():
     assert peak[256] <= 1.1 * peak[32], peak            # ... and 8× the frames do not
     unbounded = measure_peaks(32, 128, window=100000)   # one window over all frames: the probe sees growth
     assert unbounded[128] > 2 * unbounded[32], unbounded
+
+
+@pytest.mark.parametrize("cross_frame", [False, True])
+def test_each_call_is_a_run_of_its_own_frames_for_run_sized_motion_modules(unet, conds, cross_frame):
+    """AnimateDiff-Evolved's motion modules take their frame count from the sampling run. Frame 0 alone, full
+    and short windows (with the anchor frame) and the guidance passes of the new frames each run as a run of
+    their own, so the module sees every call's own frames and never reads two chunks as one video."""
+    seen = []
+    base = add_cross_frame_attention(unet) if cross_frame else unet
+    moving = with_run_sized_motion(base, seen)
+    video = rollout(moving, conds, frames=11, window=4, context=2, guidance=1.5)
+    assert {f for _, _, f in seen} >= {1, 2, 4 + cross_frame}, seen     # lone frame, new frames alone, windows
+    assert {c for _, c, _ in seen} == {2}                               # cond + uncond, each a whole chunk
+    assert not torch.equal(video, rollout(base, conds, frames=11, window=4, context=2, guidance=1.5))
+    seen.clear()
+    keys = interpolate(moving, conds, torch.randn(3, 4, 8, 8), window=5, guidance=1.5)
+    assert keys.shape[0] == 9 and {f for _, _, f in seen} == {3, 5} | ({6} if cross_frame else set()), seen

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from comfy_test_nodes.memory_peak import run_probe
+from inprocess.helpers import with_run_sized_motion
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler
 from vidlift.nodes import reuse_diffuse
@@ -114,3 +115,13 @@ def test_peak_memory_does_not_grow_with_clips():
     assert peak[256] <= 1.1 * peak[32], peak            # ... and 8× the frames (16 clips) do not
     unbounded = run_probe("long_video_memory_probe.py", "cpu", "reuse", 100000, 32, 128)   # one clip of all frames
     assert unbounded[128] > 2 * unbounded[32], unbounded
+
+
+def test_run_sized_motion_modules_see_one_clip_per_call(unet, conds):
+    """AnimateDiff-Evolved's motion modules take their frame count from the sampling run: every call of the
+    extender is one clip of N frames, cond and uncond whole, and the motion reaches the frames."""
+    seen = []
+    moving = with_run_sized_motion(unet, seen)
+    video = extend(moving, conds, clips=3)
+    assert set(seen) == {(12, 2, 6)} and len(seen) == 3 * 10, set(seen)
+    assert not torch.equal(video, extend(unet, conds, clips=3))
