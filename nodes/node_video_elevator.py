@@ -5,12 +5,10 @@ import torch
 from comfy_api.latest import io
 
 import comfy.model_management
-import comfy.model_patcher
 import comfy.model_sampling
-import comfy.sampler_helpers
 import comfy.samplers
 
-from .comfy_glue import require_image_latent, require_sd_unet, run_guider, sigma_table
+from .comfy_glue import PerCallModel, require_image_latent, require_sd_unet, run_guider, sigma_table
 from .errors import NodeInputError, check, queue_time_check
 from .lpff import SHAPES, lpff_frames_in_batch
 from .node_text2video_zero import add_cross_frame_attention, has_cross_frame_attention
@@ -27,11 +25,12 @@ VIDEO_KEY = "vidlift_video_elevator_t2v"
 class ElevatorGuider(comfy.samplers.CFGGuider):
     """The T2I model's CFGGuider, carrying the T2V model with a guider of its own (COMFY_INTERNALS §3.5).
 
-    ComfyUI's model management loads both before sampling: a T2V of another checkpoint as an additional
-    model of the T2I; two clones of one checkpoint (e.g. T2V = the T2I + Temporal Shift) share their
-    weights, so `use` reloads the right clone with load_models_gpu whenever the loop changes model and
-    each runs with its own object and weight patches. Each model's conds are processed by its own
-    BaseModel, and each runs with its own model_options (attention patches, wrappers)."""
+    Every T2V call is a sampling run of the T2V's own guider (comfy_glue.PerCallModel), so the T2V's
+    outer-sample wrappers, callbacks, conds and model_options apply as in a KSampler run of it: AnimateDiff-
+    Evolved's motion modules, for one, set themselves up there. A T2V of another checkpoint is loaded with the
+    T2I as an additional model; two clones of one checkpoint (e.g. T2V = the T2I + Temporal Shift) share their
+    weights, the T2V run loads its clone and `use` reloads the T2I's when the loop returns to it, so each runs
+    with its own object and weight patches."""
 
     def __init__(self, image_model, video_model, image_conds, video_conds, image_cfg, video_cfg, video_sigmas):
         self.shared = image_model.is_clone(video_model)
@@ -47,33 +46,14 @@ class ElevatorGuider(comfy.samplers.CFGGuider):
         self.video_sigmas, self.active = video_sigmas, None
 
     def outer_sample(self, *args, **kwargs):
-        v, options = self.video, self.video.model_options
-        v.conds = {k: [c.copy() for c in cs] for k, cs in v.original_conds.items()}
-        v.model_options = comfy.model_patcher.create_model_options_clone(options)
-        comfy.sampler_helpers.prepare_model_patcher(v.model_patcher, v.conds, v.model_options)
         self.active = "image"
-        try:
-            if not self.shared:
-                v.model_patcher.pre_run()
-            return super().outer_sample(*args, **kwargs)
-        finally:
-            v.model_patcher.cleanup()
-            v.model_patcher.restore_hook_patches()
-            v.model_options, v.conds = options, None
-
-    def inner_sample(self, noise, latent_image, device, *args, **kwargs):
-        v = self.video
-        v.inner_model = v.model_patcher.model
-        v.conds = comfy.samplers.process_conds(v.inner_model, noise, v.conds, device)
-        v.model_options.setdefault("transformer_options", {})["sample_sigmas"] = self.video_sigmas.to(device)
-        comfy.samplers.cast_to_load_options(v.model_options, device=device, dtype=v.model_patcher.model_dtype())
-        return super().inner_sample(noise, latent_image, device, *args, **kwargs)
+        return super().outer_sample(*args, **kwargs)
 
     def use(self, which: str):
-        if which != self.active and self.shared:
-            patcher = self.model_patcher if which == "image" else self.video.model_patcher
-            comfy.model_management.load_models_gpu([patcher])
-            patcher.pre_run()
+        if which != self.active and which == "image":
+            comfy.model_management.load_models_gpu([self.model_patcher])   # a T2V run may have swapped it out
+            if self.shared:
+                self.model_patcher.pre_run()
         self.active = which
 
     def predict_prompt(self, x, sigma, which, model_options):
@@ -83,7 +63,7 @@ class ElevatorGuider(comfy.samplers.CFGGuider):
 
     def predict_video(self, x, sigma, seed=None):
         self.use("video")
-        return self.video(x, sigma, model_options=self.video.model_options, seed=seed)
+        return PerCallModel(self.video, self.video_sigmas, seed)(x, sigma)
 
 
 @torch.no_grad()

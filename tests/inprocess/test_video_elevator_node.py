@@ -10,7 +10,7 @@ import comfy.patcher_extension as pe
 import comfy.sample
 import comfy.utils
 from comfy_test_nodes import tiny
-from inprocess.helpers import denoise_once
+from inprocess.helpers import denoise_once, with_run_sized_motion
 from videoelevator_reference import reference_loop
 from vidlift.nodes import video_elevator as ve
 from vidlift.nodes.errors import NodeInputError
@@ -179,3 +179,15 @@ def test_bad_models_and_frames_name_node_and_parameter(unet, conds, vconds, vide
     with pytest.raises(NodeInputError, match="input 'video_positive': holds 2 conditionings.*3 frames"):
         run(unet, video_model, conds, (two, vconds[1]))
     assert run(unet, video_model, (two, conds[1]), vconds, frames=2, refine="").shape == (2, 4, SIZE, SIZE)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_t2v_calls_are_runs_of_the_t2v_for_run_sized_motion_modules(unet, conds, vconds, video_model, shared):
+    """AnimateDiff-Evolved sets its motion modules up in the T2V's own sampling run (an OUTER_SAMPLE wrapper) and
+    reads the frame count from it: every T2V call is such a run, of all frames, cond and uncond whole; the T2I
+    never runs the module. Also with one checkpoint as both models (T2V = T2I + the module)."""
+    seen = []
+    t2v = unet if shared else video_model
+    video = run(unet, with_run_sized_motion(t2v, seen), conds, vconds)
+    assert len(seen) == 2 * 2 and set(seen) == {(2 * FRAMES, 2, FRAMES)}, seen     # 2 refinings × K = 2 T2V steps
+    assert not torch.equal(video, run(unet, t2v, conds, vconds))
