@@ -267,11 +267,12 @@ def bench_context(steps=5, window=8, counts=(16, 64, 256)):
         passes = sum(len(w.frames) + (len(w.new) if g else 0) for w, g in zip(plan, guided))
         return passes / frames, steps * (len(plan) + sum(guided)) / frames
     per_frame = time_per_frame({n: run(n) for n in counts})
+    base = per_output_frame(counts[0])
     for n in counts[1:]:
+        passes, calls = (a / b for a, b in zip(per_output_frame(n), base))
         report(f"Context-Guided Sampler time per frame, {n} vs {counts[0]} frames", per_frame[n], per_frame[counts[0]],
                "flat within 10%", f"T {window}, S 2, s 1.5, {steps} DDIM steps, tiny model + cross-frame attention; "
-               f"per frame {per_output_frame(n)[0] / per_output_frame(counts[0])[0]:.2f}× the frame-passes and "
-               f"{per_output_frame(n)[1] / per_output_frame(counts[0])[1]:.2f}× the model calls of {counts[0]} frames")
+               f"per frame {passes:.2f}× the frame-passes and {calls:.2f}× the model calls of {counts[0]} frames")
     memory_rows("Context-Guided Sampler", "context", window, counts, f"T {window}, S 2")
 
 
