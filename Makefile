@@ -1,8 +1,14 @@
 # Every target runs `make setup` first (idempotent): .venv, a real ComfyUI, .comfy_base/ with the pack linked.
-PY   := .venv/bin/python
+# One virtualenv and state folder per ComfyUI (COMFYUI_PATH=… → .venv-<folder name>), so that two ComfyUIs'
+# requirement sets never fight; the default ComfyUI 0.3.75 uses .venv.
+VIDLIFT_ENV ?= $(if $(COMFYUI_PATH),-$(notdir $(abspath $(COMFYUI_PATH))),)
+export VIDLIFT_ENV
+PY   := .venv$(VIDLIFT_ENV)/bin/python
 PORT ?= 8188
 
-.PHONY: setup demo serve test test-fast bench workflows thumbnails docs clean
+COMFYUI_033 ?= ../shared/comfyui/0.33.0
+
+.PHONY: setup demo serve test test-fast test-all bench workflows thumbnails docs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -13,11 +19,16 @@ demo: setup              ## the main job: text2video_zero.json in a headless Com
 serve: setup             ## ComfyUI with the pack and its UI on 127.0.0.1:$(PORT)
 	@$(PY) scripts/serve.py $(PORT)
 
-test: setup              ## all three test tiers (CI runs this)
-	@$(PY) -m pytest tests
+TESTS ?= tests
+test: setup              ## all three test tiers (CI runs this); TESTS=… narrows it, COMFYUI_PATH=… picks the ComfyUI
+	@$(PY) -m pytest $(TESTS)
 
 test-fast: setup         ## tiers a and b only
 	@$(PY) -m pytest tests/tensor tests/inprocess
+
+test-all:                ## what CI runs: `make test` on ComfyUI 0.33 (COMFYUI_033) and on the default 0.3.75
+	@$(MAKE) --no-print-directory test COMFYUI_PATH=$(COMFYUI_033) VIDLIFT_ENV=-$(notdir $(abspath $(COMFYUI_033)))
+	@$(MAKE) --no-print-directory test COMFYUI_PATH= VIDLIFT_ENV=
 
 bench: setup             ## ratios against baselines measured in the same run (not part of make test)
 	@$(PY) bench/run.py $(BENCH_ARGS)
@@ -32,4 +43,4 @@ docs: setup              ## node help pages js/docs/*.md and locales/en/nodeDefs
 	@$(PY) scripts/make_docs.py
 
 clean:
-	rm -rf .venv .comfy .comfy_base output .pytest_cache
+	rm -rf .venv .venv-* .comfy .comfy-* .comfy_base .comfy_base-* output .pytest_cache

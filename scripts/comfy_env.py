@@ -5,14 +5,16 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BASE_DIR = os.path.join(ROOT, ".comfy_base")
+# one set of folders per ComfyUI (scripts/setup.sh): .venv-tag, .comfy-tag, .comfy_base-tag; "" for the default
+ENV_SUFFIX = os.environ.get("VIDLIFT_ENV", "")
+BASE_DIR = os.path.join(ROOT, ".comfy_base" + ENV_SUFFIX)
 
 
 def comfyui_path() -> str:
     """COMFYUI_PATH when set, else the ComfyUI that `make setup` installed."""
     path = os.environ.get("COMFYUI_PATH")
     if not path:
-        marker = os.path.join(ROOT, ".comfy", "comfyui_path")
+        marker = os.path.join(ROOT, ".comfy" + ENV_SUFFIX, "comfyui_path")
         if not os.path.exists(marker):
             sys.exit("ComfyUI is not set up: run `make setup` (or set COMFYUI_PATH).")
         path = open(marker).read().strip()

