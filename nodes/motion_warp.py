@@ -36,8 +36,9 @@ def warp_latents(latent: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
     n = offsets.shape[0]
     grid = sampling_grid(offsets, latent.shape[-2], latent.shape[-1]).to(latent.device)
     src = latent.expand(n, -1, -1, -1) if latent.shape[0] == 1 else latent
-    warped = F.grid_sample(src.float(), grid, mode="nearest", padding_mode="reflection",
-                           align_corners=False)
+    dtype = torch.float64 if latent.dtype == torch.float64 else torch.float32   # nearest sampling copies values:
+    warped = F.grid_sample(src.to(dtype), grid.to(dtype), mode="nearest",      # never round a float64 latent
+                           padding_mode="reflection", align_corners=False)
     return warped.to(latent.dtype)
 
 

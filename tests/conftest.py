@@ -29,6 +29,11 @@ if "vidlift" not in sys.modules:
 if not os.path.basename(ROOT).isidentifier():
     sys.modules.setdefault("__init__", sys.modules["vidlift"])
 
+if os.environ.get("VIDLIFT_TEST_THREADS"):      # prove a tolerance holds at any thread count: 1, 2, under load
+    import torch
+    torch.set_num_threads(int(os.environ["VIDLIFT_TEST_THREADS"]))
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     """Every test draws the same random tensors on every run: a failure reproduces, never flakes."""

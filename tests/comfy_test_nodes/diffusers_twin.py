@@ -34,13 +34,14 @@ def diffusers_unet(config=TINY, seed=7, std=0.02):
     return unet.eval()
 
 
-def comfy_from_diffusers(unet_d, comfy_config=tiny.TINY_UNET):
+def comfy_from_diffusers(unet_d, comfy_config=tiny.TINY_UNET, dtype=torch.float32):
     """A ComfyUI ModelPatcher with exactly unet_d's weights, moved by ComfyUI's own key map."""
     import comfy.utils
-    model = tiny.unet_model(seed=0, config=comfy_config)
+    model = tiny.unet_model(seed=0, config=comfy_config, dtype=dtype)
     key_map = comfy.utils.unet_to_diffusers(model.model.model_config.unet_config)
     sd = unet_d.state_dict()
     model.model.diffusion_model.load_state_dict({c: sd[d] for d, c in key_map.items() if d in sd}, strict=True)
+    tiny.as_dtype(model.model, dtype)
     return model
 
 

@@ -27,15 +27,16 @@ TINY_VAE = {"double_z": True, "z_channels": 4, "resolution": 64, "in_channels": 
             "ch_mult": [1, 2, 2, 2], "num_res_blocks": 1, "attn_resolutions": [], "dropout": 0.0}
 
 
-def unet_model(seed: int = 0, config: dict = TINY_UNET):
-    """A ModelPatcher around an SD1.5-config BaseModel with a tiny random U-Net."""
+def unet_model(seed: int = 0, config: dict = TINY_UNET, dtype=torch.float32):
+    """A ModelPatcher around an SD1.5-config BaseModel with a tiny random U-Net (weights in `dtype`)."""
     import comfy.model_management as mm
     import comfy.model_patcher
     import comfy.supported_models
     cfg = comfy.supported_models.SD15(copy.deepcopy(config))
-    cfg.set_inference_dtype(torch.float32, None)
+    cfg.set_inference_dtype(dtype, None)
     base = cfg.get_model({}, "")
     base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed))
+    as_dtype(base, dtype)
     return comfy.model_patcher.ModelPatcher(base, load_device=mm.get_torch_device(),
                                             offload_device=mm.unet_offload_device())
 
@@ -61,6 +62,12 @@ def dit_model(seed: int = 3):
     base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed))
     return comfy.model_patcher.ModelPatcher(base, load_device=mm.get_torch_device(),
                                             offload_device=mm.unet_offload_device())
+
+
+def as_dtype(base, dtype):
+    """The diffusion model's weights in `dtype` (loading a state dict keeps a module's own dtype)."""
+    base.diffusion_model.to(dtype)
+    base.diffusion_model.dtype = dtype
 
 
 def clip_model(seed: int = 1):

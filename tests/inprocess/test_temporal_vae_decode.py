@@ -8,6 +8,7 @@ from comfy_test_nodes.memory_peak import run_probe
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode, has_temporal_decoder
 from vidlift.nodes.temporal_decode import blend_weights, decode_tiled, window_plan
+from tolerance import fp32_close
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +39,13 @@ def test_plan_and_weights():
         for (s, e), wt in zip(plan, blend_weights(plan, frames)):
             assert e - s == w and (wt > 0).all()
             total[s:e] += wt
-        assert torch.allclose(total, torch.ones(frames), atol=1e-6), (frames, w, o)
+        assert fp32_close(total, torch.ones(frames)), (frames, w, o)
         assert plan[0][0] == 0 and plan[-1][1] == frames
 
 
 def test_window_covering_all_frames_equals_one_decode_call(temporal_vae, latent):
     assert has_temporal_decoder(temporal_vae)
-    assert torch.allclose(decode(temporal_vae, latent, window=20, overlap=0), one_call(temporal_vae, latent), atol=1e-6)
+    assert fp32_close(decode(temporal_vae, latent, window=20, overlap=0), one_call(temporal_vae, latent))
 
 
 def test_frames_really_mix_inside_a_window(temporal_vae, latent):
@@ -58,7 +59,7 @@ def test_no_step_at_window_boundaries_when_frames_decode_alike(latent):
     per_frame = tiny.temporal_vae_model(per_frame=True)
     reference = one_call(per_frame, latent)
     for w, o in [(14, 4), (5, 2), (3, 0), (6, 5)]:
-        assert torch.allclose(decode(per_frame, latent, w, o), reference, atol=1e-5), (w, o)
+        assert fp32_close(decode(per_frame, latent, w, o), reference), (w, o)
 
 
 def test_windowed_decode_stays_close_to_the_full_temporal_decode(temporal_vae, latent):
@@ -82,7 +83,7 @@ def test_spatial_tiles_never_cut_frames_and_blend_smoothly(temporal_vae):
     assert tiled.shape == whole.shape == (6, 3, 96, 96) and torch.isfinite(tiled).all()
     # (a real decoder sees less context in a tile, as in any tiled VAE decode; the blend itself is exact:)
     exact = lambda zz: zz[:, :3].repeat_interleave(8, -1).repeat_interleave(8, -2)   # a pointwise "decoder"
-    assert torch.allclose(decode_tiled(exact, z, tile=8, overlap=4, scale=8), exact(z), atol=1e-6)
+    assert fp32_close(decode_tiled(exact, z, tile=8, overlap=4, scale=8), exact(z))
 
 
 def test_image_only_vae_equals_stock_vae_decode(latent):
