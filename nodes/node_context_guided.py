@@ -7,7 +7,7 @@ from comfy_api.latest import io
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
 from .context_guidance import (frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
                                sample_context_guided)
-from .errors import check, queue_time_check
+from .errors import answer, check, check_schema, fail, first, schema_problem
 from .node_text2video_zero import cross_frame_patches
 from .schedule import ddim_sigmas
 
@@ -16,8 +16,8 @@ CATEGORY = "VidLift/Long video"
 
 
 def guidance_problem(guidance):
-    if guidance < 1.0:
-        return f"context_guidance s must be ≥ 1 (1 = no guidance pass), got {guidance}."
+    if not guidance >= 1.0:       # also NaN
+        return "context_guidance", f"context_guidance s must be ≥ 1 (1 = no guidance pass), got {guidance}."
     return None
 
 
@@ -30,8 +30,7 @@ def rollout_problem(frames, window, context_frames, guidance):
                                   f"got {context_frames}.")
     if frames < 1:
         return "frames", f"must be at least 1, got {frames}."
-    problem = guidance_problem(guidance)
-    return ("context_guidance", problem) if problem else None
+    return guidance_problem(guidance)
 
 
 def interpolation_problem(window, passes, guidance):
@@ -40,12 +39,13 @@ def interpolation_problem(window, passes, guidance):
                           f"5, 9, 13, 17, …), got {window}.")
     if passes not in (1, 2):
         return "passes", f"must be 1 (×4 frames) or 2 (×16), got {passes}."
-    problem = guidance_problem(guidance)
-    return ("context_guidance", problem) if problem else None
+    return guidance_problem(guidance)
 
 
-def as_queue_check(node, found):
-    return None if found is None else f"{node}: input '{found[0]}': {found[1]}"
+def queue_answer(node_class, node, rule, **values):
+    """validate_inputs: the named inputs within the schema, then the node's rule over them (once all are given)."""
+    return answer(node, first(schema_problem(node_class, values),
+                              lambda: None if None in values.values() else rule(*values.values())))
 
 
 def anchor_of(model):
@@ -129,14 +129,15 @@ class ContextGuidedSampler(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, frames, window, context_frames, context_guidance):
-        problem = lambda *v: as_queue_check(SAMPLER, rollout_problem(*v))  # noqa: E731
-        return queue_time_check(problem, frames, window, context_frames, context_guidance)
+        return queue_answer(cls, SAMPLER, rollout_problem, frames=frames, window=window,
+                            context_frames=context_frames, context_guidance=context_guidance)
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg, window, frames, context_frames,
                 context_guidance, start_frames=None):
-        found = rollout_problem(frames, window, context_frames, context_guidance)
-        check(found is None, SAMPLER, *(found or ("", "")))
+        check_schema(cls, SAMPLER, dict(seed=seed, steps=steps, cfg=cfg, window=window, frames=frames,
+                                        context_frames=context_frames, context_guidance=context_guidance))
+        fail(SAMPLER, rollout_problem(frames, window, context_frames, context_guidance))
         require_sd_unet(model, SAMPLER)
         size = require_image_latent(latent, model, SAMPLER).shape[1:]
         given = torch.zeros((0, *size))
@@ -177,13 +178,14 @@ class ContextGuidedInterpolation(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, window, passes, context_guidance):
-        problem = lambda *v: as_queue_check(INTERPOLATION, interpolation_problem(*v))  # noqa: E731
-        return queue_time_check(problem, window, passes, context_guidance)
+        return queue_answer(cls, INTERPOLATION, interpolation_problem, window=window, passes=passes,
+                            context_guidance=context_guidance)
 
     @classmethod
     def execute(cls, model, positive, negative, keyframes, seed, steps, cfg, window, passes, context_guidance):
-        found = interpolation_problem(window, passes, context_guidance)
-        check(found is None, INTERPOLATION, *(found or ("", "")))
+        check_schema(cls, INTERPOLATION, dict(seed=seed, steps=steps, cfg=cfg, window=window, passes=passes,
+                                              context_guidance=context_guidance))
+        fail(INTERPOLATION, interpolation_problem(window, passes, context_guidance))
         require_sd_unet(model, INTERPOLATION)
         keys = require_image_latent(keyframes, model, INTERPOLATION, "keyframes")
         n = keys.shape[0]

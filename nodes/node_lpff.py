@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .errors import check, check_range
+from .errors import check, check_schema
 from .lpff import SHAPES, low_pass_filter, lpff, lpff_frames_in_batch
 
 NODE = "LPFF Filter"
@@ -39,10 +39,8 @@ class LPFFFilter(io.ComfyNode):
     @classmethod
     def execute(cls, samples, filter, mode, d_s, d_t, order, frames_per_video):
         x = samples["samples"]
-        check(filter in SHAPES, NODE, "filter", f"must be one of {list(SHAPES)}, got {filter!r}.")
-        check(mode in MODES, NODE, "mode", f"must be one of {list(MODES)}, got {mode!r}.")
-        check_range(d_s, 0.0, 4.0, NODE, "d_s")
-        check_range(d_t, 0.0, 4.0, NODE, "d_t")
+        check_schema(cls, NODE, dict(filter=filter, mode=mode, d_s=d_s, d_t=d_t, order=order,
+                                     frames_per_video=frames_per_video))
         args = dict(shape=filter, d_s=float(d_s), d_t=float(d_t), order=int(order), temporal_only=mode == MODES[1])
         out = dict(samples)
         if x.ndim == 5:  # native video latent [B, C, T, h, w]

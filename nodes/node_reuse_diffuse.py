@@ -6,7 +6,7 @@ import torch
 from comfy_api.latest import io
 
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
-from .errors import check, check_range, queue_time_check
+from .errors import answer, check, check_schema, fail, first, schema_problem
 from .reuse_diffuse import DEFAULTS, clip_noise, output_frames, sample_reuse_diffuse
 from .schedule import ddim_sigmas
 
@@ -18,11 +18,11 @@ REUSE_CLIP = io.Custom("VIDLIFT_REUSE_CLIP")   # carries a reuse_diffuse.ReuseCl
 
 def settings_problem(overlap, recycle, guidance):
     if not 0.0 <= recycle <= 100.0:   # also NaN
-        return f"noise_recycle r must be ≥ 0 and ≤ 100, got {recycle}."
+        return "noise_recycle", f"noise_recycle r must be ≥ 0 and ≤ 100, got {recycle}."
     if not 0.0 <= guidance <= 1.0:
-        return f"staged_guidance g must be in [0, 1], got {guidance}."
+        return "staged_guidance", f"staged_guidance g must be in [0, 1], got {guidance}."
     if overlap < 1:
-        return f"overlap M must be at least 1, got {overlap}."
+        return "overlap", f"overlap M must be at least 1, got {overlap}."
     return None
 
 
@@ -64,11 +64,9 @@ def last_clip_output():
                                                                "(CPU): connect to an Extender's `previous`.")
 
 
-def checked_latent(node, model, latent, cfg) -> torch.Tensor:
+def checked_latent(node, model, latent) -> torch.Tensor:
     require_sd_unet(model, node)
-    x = require_image_latent(latent, model, node)
-    check_range(cfg, 0.0, 100.0, node, "cfg")
-    return x
+    return require_image_latent(latent, model, node)
 
 
 def sample_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous=None, **settings):
@@ -105,7 +103,8 @@ class ReuseDiffuseSampler(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg):
-        x = checked_latent(SAMPLER, model, latent, cfg)
+        check_schema(cls, SAMPLER, dict(seed=seed, steps=steps, cfg=cfg))
+        x = checked_latent(SAMPLER, model, latent)
         out, last = sample_clips(SAMPLER, model, positive, negative, x, seed, steps, cfg, 1)
         return io.NodeOutput({"samples": out}, last)
 
@@ -150,15 +149,17 @@ class ReuseDiffuseExtender(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, overlap, noise_recycle, staged_guidance):
-        return queue_time_check(settings_problem, overlap, noise_recycle, staged_guidance)
+        values = dict(overlap=overlap, noise_recycle=noise_recycle, staged_guidance=staged_guidance)
+        return answer(NODE, first(schema_problem(cls, values), lambda: None if None in values.values() else
+                                  settings_problem(overlap, noise_recycle, staged_guidance)))
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg, clips, overlap, noise_recycle,
                 staged_guidance, direction, keep_overlap, previous=None):
-        x = checked_latent(NODE, model, latent, cfg)
-        check(direction in DIRECTIONS, NODE, "direction", f"must be one of {list(DIRECTIONS)}, got {direction!r}.")
-        problem = settings_problem(overlap, noise_recycle, staged_guidance)
-        check(problem is None, NODE, "overlap/noise_recycle/staged_guidance", problem or "")
+        check_schema(cls, NODE, dict(seed=seed, steps=steps, cfg=cfg, clips=clips, overlap=overlap,
+                                     noise_recycle=noise_recycle, staged_guidance=staged_guidance, direction=direction))
+        fail(NODE, settings_problem(overlap, noise_recycle, staged_guidance))
+        x = checked_latent(NODE, model, latent)
         out, last = sample_clips(NODE, model, positive, negative, x, seed, steps, cfg, clips, previous,
                                  overlap=overlap, recycle=noise_recycle, guidance=staged_guidance,
                                  forward=direction == DIRECTIONS[1], keep_overlap=keep_overlap)

@@ -16,7 +16,7 @@ import folder_paths
 from . import shift_lora_training as training
 from . import video_clips
 from .comfy_glue import require_sd_unet
-from .errors import check, queue_time_check
+from .errors import answer, check, check_schema, fail, first, schema_problem
 from .node_temporal_shift import POSITIONS, add_temporal_shift
 from .temporal_shift import BOUNDARIES
 
@@ -27,39 +27,35 @@ BAD_CHARS = '<>:"|?*'
 def lora_name_problem(name):
     stem = name[:-len(".safetensors")] if name.endswith(".safetensors") else name
     if not stem.strip():
-        return "lora_name is empty: give a file name such as 'temporal_shift_lora'."
+        return "lora_name", "lora_name is empty: give a file name such as 'temporal_shift_lora'."
     if "/" in name or "\\" in name or ".." in name or name.startswith("."):
-        return (f"lora_name must be a plain file name without folders or '..' (it is written into ComfyUI's loras "
-                f"folder); got {name!r}.")
+        return "lora_name", (f"lora_name must be a plain file name without folders or '..' (it is written into "
+                             f"ComfyUI's loras folder); got {name!r}.")
     if any(c in BAD_CHARS or ord(c) < 32 for c in name):
-        return f"lora_name may not contain control characters or any of {BAD_CHARS}; got {name!r}."
+        return "lora_name", f"lora_name may not contain control characters or any of {BAD_CHARS}; got {name!r}."
     return None
 
 
 def settings_problem(shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step, width, height,
                      max_frames_per_video):
-    checks = [(0.0 < shift_fraction <= 0.5, f"shift_fraction must be in (0, 0.5] (two portions of at most half the "
+    checks = [("shift_fraction", 0.0 < shift_fraction <= 0.5, f"shift_fraction must be in (0, 0.5] (two portions of at most half the "
                                             f"channels; 0 would train without the shift), got {shift_fraction}."),
-              (frames_per_clip >= 2, f"frames_per_clip must be at least 2 (the shift needs neighbouring frames), "
+              ("frames_per_clip", frames_per_clip >= 2, f"frames_per_clip must be at least 2 (the shift needs neighbouring frames), "
                                      f"got {frames_per_clip}."),
-              (steps >= 1, f"steps must be at least 1, got {steps}."),
-              (0.0 < learning_rate <= 1.0, f"learning_rate must be in (0, 1], got {learning_rate}."),
-              (rank >= 1, f"rank must be at least 1, got {rank}."),
-              (clips_per_step >= 1, f"clips_per_step must be at least 1, got {clips_per_step}."),
-              (width >= 8 and height >= 8 and width % 8 == 0 and height % 8 == 0,
+              ("steps", steps >= 1, f"steps must be at least 1, got {steps}."),
+              ("learning_rate", 0.0 < learning_rate <= 1.0, f"learning_rate must be in (0, 1], got {learning_rate}."),
+              ("rank", rank >= 1, f"rank must be at least 1, got {rank}."),
+              ("clips_per_step", clips_per_step >= 1, f"clips_per_step must be at least 1, got {clips_per_step}."),
+              ("width", width >= 8 and height >= 8 and width % 8 == 0 and height % 8 == 0,
                f"width and height must be multiples of 8 (the VAE's factor), got {width}×{height}."),
-              (max_frames_per_video >= 2, f"max_frames_per_video must be at least 2, got {max_frames_per_video}.")]
-    return next((msg for ok, msg in checks if not ok), None)
-
-
-def param_of(problem):
-    return problem.split(" ", 1)[0] if problem else ""
+              ("max_frames_per_video", max_frames_per_video >= 2, f"max_frames_per_video must be at least 2, got {max_frames_per_video}.")]
+    return next(((param, msg) for param, ok, msg in checks if not ok), None)
 
 
 def folder_problem(video_folder):
     if video_folder and (os.path.isabs(video_folder) or ".." in video_folder.replace("\\", "/").split("/")):
-        return (f"video_folder must be a folder inside ComfyUI's input directory, relative to it; {video_folder!r} "
-                f"is absolute or climbs out with '..'.")
+        return "video_folder", (f"video_folder must be a folder inside ComfyUI's input directory, relative to it; "
+                                f"{video_folder!r} is absolute or climbs out with '..'.")
     return None
 
 
@@ -173,29 +169,29 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
     @classmethod
     def validate_inputs(cls, lora_name, shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step,
                         width, height, max_frames_per_video, video_folder):
-        for answer in (queue_time_check(lora_name_problem, lora_name), queue_time_check(folder_problem, video_folder),
-                       queue_time_check(settings_problem, shift_fraction, frames_per_clip, steps, learning_rate, rank,
-                                        clips_per_step, width, height, max_frames_per_video)):
-            if answer is not True:
-                return f"{NODE}: input '{param_of(answer)}': {answer}"
-        return True
+        numbers = (shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step, width, height,
+                   max_frames_per_video)
+        values = dict(zip(("shift_fraction", "frames_per_clip", "steps", "learning_rate", "rank", "clips_per_step",
+                           "width", "height", "max_frames_per_video"), numbers))
+        return answer(NODE, first(schema_problem(cls, values),
+                                  lambda: None if lora_name is None else lora_name_problem(lora_name),
+                                  lambda: None if video_folder is None else folder_problem(video_folder),
+                                  lambda: None if None in numbers else settings_problem(*numbers)))
 
     @classmethod
     def execute(cls, model, vae, positive, lora_name, frames_per_clip, steps, learning_rate, rank, clips_per_step, seed,
                 shift_fraction, position, boundary, targets, training_dtype, gradient_checkpointing, video_folder,
                 max_frames_per_video, width, height, images=None):
+        check_schema(cls, NODE, dict(frames_per_clip=frames_per_clip, steps=steps, learning_rate=learning_rate,
+                                     rank=rank, clips_per_step=clips_per_step, seed=seed, shift_fraction=shift_fraction,
+                                     position=position, boundary=boundary, targets=targets,
+                                     training_dtype=training_dtype, max_frames_per_video=max_frames_per_video,
+                                     width=width, height=height))
+        fail(NODE, first(lora_name_problem(lora_name),
+                         settings_problem(shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step,
+                                          width, height, max_frames_per_video),
+                         folder_problem(video_folder)))
         require_sd_unet(model, NODE)
-        problem = lora_name_problem(lora_name)
-        check(problem is None, NODE, "lora_name", problem or "")
-        problem = settings_problem(shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step, width,
-                                   height, max_frames_per_video)
-        check(problem is None, NODE, param_of(problem), problem or "")
-        problem = folder_problem(video_folder)
-        check(problem is None, NODE, "video_folder", problem or "")
-        for name, value, options in (("position", position, POSITIONS), ("boundary", boundary, BOUNDARIES),
-                                     ("targets", targets, training.TARGETS),
-                                     ("training_dtype", training_dtype, training.DTYPES)):
-            check(value in options, NODE, name, f"must be one of {list(options)}, got {value!r}.")
         filename, path = lora_path(lora_name)
 
         with torch.inference_mode(False):

@@ -10,7 +10,7 @@ import comfy.patcher_extension as pe
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
 
 from .comfy_glue import require_sd_unet
-from .errors import check, check_range
+from .errors import check_schema
 from .frames import chunk_count
 from .temporal_shift import BOUNDARIES, temporal_shift
 
@@ -109,12 +109,9 @@ class TemporalShiftPatcher(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, shift_fraction, position, boundary, strength, input_blocks, middle_block, output_blocks):
+        check_schema(cls, NODE, dict(shift_fraction=shift_fraction, position=position, boundary=boundary,
+                                     strength=strength))
         require_sd_unet(model, NODE)
-        check(position in POSITIONS, NODE, "position", f"must be one of {list(POSITIONS)}, got {position!r}.")
-        check(boundary in BOUNDARIES, NODE, "boundary", f"must be one of {list(BOUNDARIES)}, got {boundary!r}.")
-        check(0.0 <= shift_fraction <= 0.5, NODE, "shift_fraction",
-              f"must be between 0 and 0.5 (two portions of at most half the channels), got {shift_fraction}.")
-        check_range(strength, 0.0, 1.0, NODE, "strength")
         parts = [p for p, on in zip(("input_blocks", "middle_block", "output_blocks"),
                                     (input_blocks, middle_block, output_blocks)) if on]
         return io.NodeOutput(add_temporal_shift(model, shift_fraction, position, boundary, strength, parts))

@@ -10,7 +10,7 @@ import comfy.model_management as mm
 import comfy.utils
 from comfy.ldm.modules.temporal_ae import VideoDecoder
 
-from .errors import check, queue_time_check
+from .errors import answer, check, check_schema, fail, first, schema_problem
 from .temporal_decode import decode_tiled, decode_windows, window_plan
 
 NODE = "Temporal VAE Decode"
@@ -20,11 +20,11 @@ def has_temporal_decoder(vae) -> bool:
     return isinstance(getattr(vae.first_stage_model, "decoder", None), VideoDecoder)
 
 
-def window_problem(window, overlap) -> str | None:
+def window_problem(window, overlap) -> tuple[str, str] | None:
     if window < 2:
-        return f"window must be at least 2 frames (a temporal decoder needs neighbours), got {window}."
+        return "window", f"must be at least 2 frames (a temporal decoder needs neighbours), got {window}."
     if not 0 <= overlap < window:
-        return f"overlap must be between 0 and window−1 = {window - 1}, got {overlap}."
+        return "overlap", f"must be between 0 and window−1 = {window - 1}, got {overlap}."
     return None
 
 
@@ -101,12 +101,13 @@ class TemporalVAEDecode(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, window, overlap):
-        return queue_time_check(window_problem, window, overlap)
+        return answer(NODE, first(schema_problem(cls, dict(window=window, overlap=overlap)),
+                                  lambda: None if None in (window, overlap) else window_problem(window, overlap)))
 
     @classmethod
     def execute(cls, samples, vae, window, overlap, tile_size, tile_overlap):
-        problem = window_problem(window, overlap)
-        check(problem is None, NODE, "window/overlap", problem or "")
+        check_schema(cls, NODE, dict(window=window, overlap=overlap, tile_size=tile_size, tile_overlap=tile_overlap))
+        fail(NODE, window_problem(window, overlap))
         z = samples["samples"]
         check_latent(vae, z)
         if not has_temporal_decoder(vae):

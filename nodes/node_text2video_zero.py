@@ -8,7 +8,7 @@ import comfy.patcher_extension as pe
 
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
 from .cross_frame_attention import ANCHORS, CrossFrameAttentionPatch
-from .errors import check, check_range, queue_time_check
+from .errors import answer, check, check_schema, fail, first, schema_problem
 from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
 from .schedule import ddim_sigmas, ddpm_forward, leading_timesteps
 from .text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
@@ -33,15 +33,20 @@ def has_cross_frame_attention(model) -> bool:
     return bool(cross_frame_patches(model))
 
 
-def motion_problem(frames: int, motion_x: float, motion_y: float) -> str | None:
-    if not (abs(motion_x) <= 512 and abs(motion_y) <= 512):   # also NaN
-        return f"must be between -512 and 512 (pixels per frame on the 512-px canvas), got {motion_x}, {motion_y}."
+def motion_problem(frames: int, motion_x: float, motion_y: float) -> tuple[str, str] | None:
     frac = max_offset_fraction(range(frames), motion_x, motion_y)
     if frac >= 1.0:
         limit = 512.0 / max(frames - 1, 1)
-        return (f"moves the last of {frames} frames by {frac:.2f}× the frame size, so it would hold no content "
-                f"of the first frame; keep |motion| × (frames − 1) below 512, i.e. |motion| < {limit:.1f}.")
+        return "motion_x/motion_y", (f"moves the last of {frames} frames by {frac:.2f}× the frame size, so it would "
+                                     f"hold no content of the first frame; keep |motion| × (frames − 1) below 512, "
+                                     f"i.e. |motion| < {limit:.1f}.")
     return None
+
+
+def indices_answer(node_class, node, steps, t0, t1):
+    """validate_inputs of the schedule inputs: their ranges, then the t0 < t1 ≤ steps−1 rule."""
+    return answer(node, first(schema_problem(node_class, dict(steps=steps, t0=t0, t1=t1)),
+                              lambda: None if None in (steps, t0, t1) else indices_problem(steps, t0, t1)))
 
 
 def seeded_noise(seed: int, shape, frames: int) -> torch.Tensor:
@@ -101,9 +106,8 @@ class CrossFrameAttentionPatcher(io.ComfyNode):
     @classmethod
     def execute(cls, model, anchor, strength, input_blocks, middle_block, output_blocks):
         node = "Cross-Frame Attention Patcher"
+        check_schema(cls, node, dict(anchor=anchor, strength=strength))
         require_sd_unet(model, node)
-        check_range(strength, 0.0, 1.0, node, "strength")
-        check(anchor in ANCHORS, node, "anchor", f"must be one of {list(ANCHORS)}, got {anchor!r}.")
         blocks = [b for b, on in zip(("input", "middle", "output"), (input_blocks, middle_block, output_blocks)) if on]
         return io.NodeOutput(add_cross_frame_attention(model, anchor, strength, blocks))
 
@@ -135,17 +139,15 @@ class MotionLatentWarp(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, steps, t0, t1):
-        return queue_time_check(indices_problem, steps, t0, t1)
+        return indices_answer(cls, NODE_NAMES[cls.__name__], steps, t0, t1)
 
     @classmethod
     def execute(cls, model, first_frame_at_T, first_frame_at_T0, frames, motion_x, motion_y, steps, t0, t1, seed):
         node = "Motion-Latent Warp"
+        check_schema(cls, node, dict(frames=frames, motion_x=motion_x, motion_y=motion_y, steps=steps, t0=t0, t1=t1,
+                                     seed=seed))
+        fail(node, first(indices_problem(steps, t0, t1), motion_problem(frames, motion_x, motion_y)))
         require_sd_unet(model, node)
-        problem = indices_problem(steps, t0, t1)
-        check(problem is None, node, "t0/t1", problem or "")
-        check(frames >= 1, node, "frames", f"must be at least 1, got {frames}.")
-        problem = motion_problem(frames, motion_x, motion_y)
-        check(problem is None, node, "motion_x/motion_y", problem or "")
         x_t1 = require_image_latent(first_frame_at_T, model, node, "first_frame_at_T")[:1]
         x_t0 = require_image_latent(first_frame_at_T0, model, node, "first_frame_at_T0")[:1]
         check(x_t1.shape == x_t0.shape, node, "first_frame_at_T0",
@@ -195,23 +197,22 @@ class Text2VideoZeroSampler(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, steps, t0, t1):
-        return queue_time_check(indices_problem, steps, t0, t1)
+        return indices_answer(cls, NODE_NAMES[cls.__name__], steps, t0, t1)
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, cfg, motion_x, motion_y, steps, t0, t1,
                 chunk_size, sigmas=None):
         node = "Text2Video-Zero Sampler"
+        check_schema(cls, node, dict(seed=seed, cfg=cfg, motion_x=motion_x, motion_y=motion_y, steps=steps, t0=t0,
+                                     t1=t1, chunk_size=chunk_size))
         require_sd_unet(model, node)
         x = require_image_latent(latent, model, node)
-        check_range(cfg, 0.0, 100.0, node, "cfg")
         frames, shape = x.shape[0], x.shape[1:]
         if sigmas is not None:
             check(sigmas.ndim == 1 and len(sigmas) >= 3, node, "sigmas", "needs a schedule of at least 2 steps.")
             steps = len(sigmas) - 1
-        problem = indices_problem(steps, t0, t1)
-        check(problem is None, node, "t0/t1", problem or "")
-        problem = motion_problem(frames, motion_x, motion_y)  # frame ids are absolute, also across chunks
-        check(problem is None, node, "motion_x/motion_y", problem or "")
+        # frame ids are absolute, also across chunks
+        fail(node, first(indices_problem(steps, t0, t1), motion_problem(frames, motion_x, motion_y)))
 
         m = model if has_cross_frame_attention(model) else add_cross_frame_attention(model)
         table = sigma_table(m)
@@ -225,3 +226,4 @@ class Text2VideoZeroSampler(io.ComfyNode):
 
 
 NODES = [CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler]
+NODE_NAMES = {"MotionLatentWarp": "Motion-Latent Warp", "Text2VideoZeroSampler": "Text2Video-Zero Sampler"}

@@ -9,7 +9,7 @@ import comfy.model_sampling
 import comfy.samplers
 
 from .comfy_glue import PerCallModel, require_image_latent, require_sd_unet, run_guider, sigma_table
-from .errors import NodeInputError, check, queue_time_check
+from .errors import answer, check, check_schema, fail, first, schema_problem
 from .lpff import SHAPES, lpff_frames_in_batch
 from .node_text2video_zero import add_cross_frame_attention, has_cross_frame_attention
 from .schedule import ddim_sigmas, leading_timesteps, vp_to_ve
@@ -92,7 +92,7 @@ def remaining_for(preset: str, refine_steps: str, steps: int) -> list[int]:
 
 
 def settings_problem(steps, preset, refine_steps, video_steps) -> tuple[str, str] | None:
-    """(parameter, problem) for refining settings that cannot run, or None."""
+    """(parameter, problem) for refining settings that cannot run, or None; a preset's list is named "preset"."""
     source = "refine_steps" if preset == CUSTOM else "preset"
     if preset != CUSTOM and preset not in PRESETS:
         return "preset", f"must be one of {[*PRESETS, CUSTOM]}, got {preset!r}."
@@ -100,10 +100,8 @@ def settings_problem(steps, preset, refine_steps, video_steps) -> tuple[str, str
         remaining = remaining_for(preset, refine_steps, steps)
     except ValueError as e:
         return source, str(e)
-    problem = schedule_problem(remaining, steps, video_steps)
-    if problem is None:
-        return None
-    return ("video_steps" if video_steps < 1 else f"{source}/video_steps" if "i + K" in problem else source), problem
+    found = schedule_problem(remaining, steps, video_steps)
+    return found and (found[0].replace("refine_steps", source), found[1])
 
 
 def require_video_model(image_model, video_model):
@@ -203,28 +201,25 @@ class AlternatingKSampler(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, steps, preset, refine_steps, video_steps):
-        def problem(*values):
-            found = settings_problem(*values)
-            return found and f"{NODE}: input '{found[0]}': {found[1]}"
-        return queue_time_check(problem, steps, preset, refine_steps, video_steps)
+        values = (steps, preset, refine_steps, video_steps)
+        return answer(NODE, first(schema_problem(cls, dict(steps=steps, preset=preset, video_steps=video_steps)),
+                                  lambda: None if None in values else settings_problem(*values)))
 
     @classmethod
     def execute(cls, image_model, image_positive, image_negative, video_model, video_positive, video_negative, latent,
                 seed, steps, image_cfg, video_cfg, preset, refine_steps, video_steps, video_sampler, lpff_filter,
                 d_s, d_t, inversion, mixed_noise_alpha, cross_frame_attention):
+        check_schema(cls, NODE, dict(seed=seed, steps=steps, image_cfg=image_cfg, video_cfg=video_cfg, preset=preset,
+                                     video_steps=video_steps, video_sampler=video_sampler, lpff_filter=lpff_filter,
+                                     d_s=d_s, d_t=d_t, inversion=inversion, mixed_noise_alpha=mixed_noise_alpha))
+        fail(NODE, settings_problem(steps, preset, refine_steps, video_steps))
         require_sd_unet(image_model, NODE, "image_model")
         require_video_model(image_model, video_model)
         x = require_image_latent(latent, image_model, NODE)
         frames, shape = x.shape[0], x.shape[1:]
-        found = settings_problem(steps, preset, refine_steps, video_steps)
-        if found:
-            raise NodeInputError(NODE, *found)
         for param, cond in (("image_positive", image_positive), ("image_negative", image_negative),
                             ("video_positive", video_positive), ("video_negative", video_negative)):
             require_frames(cond, frames, param)
-        check(video_sampler in VIDEO_STEPS, NODE, "video_sampler", f"must be one of {list(VIDEO_STEPS)}.")
-        check(lpff_filter in (*SHAPES, "off"), NODE, "lpff_filter", f"must be one of {[*SHAPES, 'off']}.")
-        check(inversion in INVERSIONS, NODE, "inversion", f"must be one of {list(INVERSIONS)}.")
 
         if cross_frame_attention and not has_cross_frame_attention(image_model):
             image_model = add_cross_frame_attention(image_model)

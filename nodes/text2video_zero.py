@@ -26,16 +26,14 @@ def phase_indices(steps: int, t0: int, t1: int) -> tuple[int, int]:
     return steps - t1 - 1, steps - t0 - 1
 
 
-def indices_problem(steps: int, t0: int, t1: int) -> str | None:
-    """Why (steps, t0, t1) cannot be used, or None."""
-    if steps < 2:
-        return f"steps must be at least 2, got {steps}."
-    if steps > 1000:
-        return f"steps must be at most 1000 (the model's training timesteps), got {steps}."
+def indices_problem(steps: int, t0: int, t1: int) -> tuple[str, str] | None:
+    """(parameter, why) when (steps, t0, t1) cannot be used, or None."""
+    if not 2 <= steps <= 1000:
+        return "steps", f"must be at least 2 and at most 1000 (the model's training timesteps), got {steps}."
     if not 0 <= t0 < t1:
-        return f"needs 0 ≤ t0 < t1 (T′ = step N−t0−1 comes after T = step N−t1−1); got t0={t0}, t1={t1}."
+        return "t0", f"needs 0 ≤ t0 < t1 (T′ = step N−t0−1 comes after T = step N−t1−1); got t0={t0}, t1={t1}."
     if t1 > steps - 1:
-        return f"t1={t1} is outside the {steps}-step schedule; it must be at most steps−1 = {steps - 1}."
+        return "t1", f"t1={t1} is outside the {steps}-step schedule; it must be at most steps−1 = {steps - 1}."
     return None
 
 

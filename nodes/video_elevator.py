@@ -65,17 +65,19 @@ def preset_remaining(name: str, steps: int) -> list[int]:
     return sorted(scaled, reverse=True)
 
 
-def schedule_problem(remaining: list[int], steps: int, video_steps: int) -> str | None:
-    """Why these refining steps cannot run, or None (i = N − r must be a step and i + K ≤ N)."""
+def schedule_problem(remaining: list[int], steps: int, video_steps: int) -> tuple[str, str] | None:
+    """(parameter, why) when these refining steps cannot run, or None (i = N − r must be a step and i + K ≤ N).
+    The parameter is "refine_steps" for the refining list, however it was given."""
     if video_steps < 1:
-        return f"video_steps K must be at least 1, got {video_steps}."
+        return "video_steps", f"video_steps K must be at least 1, got {video_steps}."
     for r in remaining:
         if not 1 <= r <= steps:
-            return (f"refining step N − i = {r} is outside 1..{steps} (steps N = {steps}); each value counts "
-                    f"the steps left, e.g. 45,35,25,15 refines at i = 5,15,25,35 of 50.")
+            return "refine_steps", (f"refining step N − i = {r} is outside 1..{steps} (steps N = {steps}); each "
+                                    f"value counts the steps left, e.g. 45,35,25,15 refines at i = 5,15,25,35 of 50.")
         if r < video_steps:
-            return (f"refining step N − i = {r} (i = {steps - r}) leaves {r} steps but video_steps K = "
-                    f"{video_steps} T2V steps need i + K ≤ N; lower K or refine earlier.")
+            return "refine_steps/video_steps", (
+                f"refining step N − i = {r} (i = {steps - r}) leaves {r} steps but video_steps K = {video_steps} "
+                f"T2V steps need i + K ≤ N; lower K or refine earlier.")
     return None
 
 

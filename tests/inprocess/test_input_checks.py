@@ -32,9 +32,9 @@ def calls(unet, conds, bad):
             lambda: TemporalShiftPatcher.execute(unet, 0.1, "before conv1", "zero", v("strength", 1.0), True, True, True),
         "Text2Video-Zero Sampler: input 'cfg'":
             lambda: Text2VideoZeroSampler.execute(unet, *conds, Z, 0, v("cfg", 5.0), 1.0, 1.0, 4, 1, 2, 0),
-        "Text2Video-Zero Sampler: input 'motion_x/motion_y'":
+        "Text2Video-Zero Sampler: input 'motion_x'":
             lambda: Text2VideoZeroSampler.execute(unet, *conds, Z, 0, 5.0, v("motion", 1.0), 1.0, 4, 1, 2, 0),
-        "Motion-Latent Warp: input 'motion_x/motion_y'":
+        "Motion-Latent Warp: input 'motion_y'":
             lambda: MotionLatentWarp.execute(unet, Z, Z, 4, 1.0, v("motion", 1.0), 4, 1, 2, 0),
         "LPFF Filter: input 'd_s'":
             lambda: LPFFFilter.execute(Z, "gaussian", "temporal only", v("d_s", 1.0), 0.5, 4, 0),
@@ -42,7 +42,7 @@ def calls(unet, conds, bad):
             lambda: LPFFFilter.execute(Z, "gaussian", "temporal only", 1.0, v("d_t", 0.5), 4, 0),
         "Reuse-Diffuse Extender: input 'cfg'":
             lambda: ReuseDiffuseExtender.execute(unet, *conds, Z, 0, 2, v("cfg", 5.0), 2, 1, 4.0, 0.4, DIRECTIONS[0], True),
-        "Reuse-Diffuse Extender: input 'overlap/noise_recycle/staged_guidance'":
+        "Reuse-Diffuse Extender: input 'noise_recycle'":
             lambda: ReuseDiffuseExtender.execute(unet, *conds, Z, 0, 2, 5.0, 2, 1, v("recycle", 4.0), 0.4,
                                                  DIRECTIONS[0], True),
         "Reuse-Diffuse Sampler: input 'cfg'":
@@ -53,10 +53,10 @@ def calls(unet, conds, bad):
 PARAM = {"Cross-Frame Attention Patcher: input 'strength'": "strength",
          "Temporal Shift Patcher: input 'shift_fraction'": "shift_fraction",
          "Temporal Shift Patcher: input 'strength'": "strength", "Text2Video-Zero Sampler: input 'cfg'": "cfg",
-         "Text2Video-Zero Sampler: input 'motion_x/motion_y'": "motion",
-         "Motion-Latent Warp: input 'motion_x/motion_y'": "motion", "LPFF Filter: input 'd_s'": "d_s",
+         "Text2Video-Zero Sampler: input 'motion_x'": "motion",
+         "Motion-Latent Warp: input 'motion_y'": "motion", "LPFF Filter: input 'd_s'": "d_s",
          "LPFF Filter: input 'd_t'": "d_t", "Reuse-Diffuse Extender: input 'cfg'": "cfg",
-         "Reuse-Diffuse Extender: input 'overlap/noise_recycle/staged_guidance'": "recycle",
+         "Reuse-Diffuse Extender: input 'noise_recycle'": "recycle",
          "Reuse-Diffuse Sampler: input 'cfg'": "cfg"}
 
 
@@ -72,10 +72,10 @@ def test_non_finite_floats_are_refused_by_name(unet, conds, message, value):
 
 
 def test_queue_time_checks_refuse_nan_and_out_of_range():
-    assert "≥ 0 and ≤ 100" in settings_problem(2, NAN, 0.4) and "≥ 0 and ≤ 100" in settings_problem(2, 1e3, 0.4)
-    assert "[0, 1]" in settings_problem(2, 4.0, NAN)
+    assert settings_problem(2, NAN, 0.4)[0] == "noise_recycle" and "≥ 0 and ≤ 100" in settings_problem(2, 1e3, 0.4)[1]
+    assert settings_problem(2, 4.0, NAN)[0] == "staged_guidance" and "[0, 1]" in settings_problem(2, 4.0, NAN)[1]
     assert settings_problem(2, 100.0, 1.0) is None and settings_problem(1, 0.0, 0.0) is None
-    assert "at most 1000" in indices_problem(1001, 44, 47) and indices_problem(1000, 44, 999) is None
+    assert "at most 1000" in indices_problem(1001, 44, 47)[1] and indices_problem(1000, 44, 999) is None
     assert not math.isfinite(NAN) and not (0.0 <= NAN <= 1.0)    # why a range check written this way refuses NaN
 
 

@@ -20,6 +20,7 @@ def test_model_call_count():
 
 def test_index_problems():
     assert indices_problem(50, 44, 47) is None
-    assert "t0 < t1" in indices_problem(50, 47, 47)
-    assert "at most steps−1 = 49" in indices_problem(50, 10, 50)
-    assert indices_problem(1, 0, 1).startswith("steps")
+    assert indices_problem(50, 47, 47)[0] == "t0" and "t0 < t1" in indices_problem(50, 47, 47)[1]
+    assert indices_problem(50, 10, 50) == ("t1", "t1=50 is outside the 50-step schedule; it must be at most "
+                                                 "steps−1 = 49.")
+    assert indices_problem(1, 0, 1)[0] == "steps" and indices_problem(1001, 44, 47)[0] == "steps"

@@ -150,10 +150,11 @@ def test_parse_and_schedule_problems():
     with pytest.raises(ValueError, match="'4.5' is not a whole number"):
         ve.parse_remaining("45,4.5")
     assert ve.schedule_problem([45, 35, 25, 15], 50, 8) is None
-    assert "outside 1..50" in ve.schedule_problem([51], 50, 8)
-    assert "outside 1..50" in ve.schedule_problem([0], 50, 1)
-    assert "i + K ≤ N" in ve.schedule_problem([45, 5], 50, 8)
-    assert ve.schedule_problem([8], 50, 8) is None and "at least 1" in ve.schedule_problem([8], 50, 0)
+    assert ve.schedule_problem([51], 50, 8)[0] == "refine_steps" and "outside 1..50" in ve.schedule_problem([51], 50, 8)[1]
+    assert "outside 1..50" in ve.schedule_problem([0], 50, 1)[1]
+    assert ve.schedule_problem([45, 5], 50, 8)[0] == "refine_steps/video_steps"
+    assert "i + K ≤ N" in ve.schedule_problem([45, 5], 50, 8)[1]
+    assert ve.schedule_problem([8], 50, 8) is None and ve.schedule_problem([8], 50, 0)[0] == "video_steps"
 
 
 def test_mixed_noise_prior():
