@@ -1,0 +1,104 @@
+"""Ground-truth metrics of the toy world, read from pixels only (issue 18 §1).
+
+Per frame: every pixel is classified to its nearest palette colour (robust to blur and noise smaller than half the
+palette's minimum distance, 0.32); the background is the most common class on the image border (the world keeps a
+one-pixel margin free of the object); the object is the most common other class and its mask the pixels of that
+class (blended edge pixels of a third class are ignored). Shape from the fill of the circumscribed circle:
+A / (π (R + ½)²), R the largest mask-pixel distance from the centroid (½ for the pixel's extent) — about 1 for a
+disk, 2/π = 0.64 for a square, 3√3/(4π) = 0.41 for an equilateral triangle.
+"""
+import re
+
+import numpy as np
+import torch
+
+from .world import PALETTE, SHAPES
+
+NAMES = list(PALETTE)
+_PALETTE = torch.tensor([PALETTE[n] for n in NAMES], dtype=torch.float64)
+DISK_MIN_FILL, SQUARE_MIN_FILL = 0.75, 0.58  # measured over sizes 6.4..12.8 px: disk 0.84..0.94, square 0.65..0.67, triangle 0.38..0.52
+SHAPE_WORDS = {"disk": "disk", "ball": "disk", "circle": "disk", "square": "square", "triangle": "triangle"}
+_CAPTION = re.compile(r"\ban? (\w+) (\w+) on an? (\w+) background\b")
+
+
+def parse_caption(caption):
+    """'a red ball on a blue background' -> ('red', 'disk', 'blue'); a ball or circle is a disk."""
+    m = _CAPTION.search(caption.lower())
+    if not m or m.group(1) not in PALETTE or m.group(2) not in SHAPE_WORDS or m.group(3) not in PALETTE:
+        raise ValueError(f"toy world: cannot parse caption {caption!r}; expected 'a <colour> <shape> on a "
+                         f"<colour> background' with colours {NAMES} and shapes {sorted(SHAPE_WORDS)}")
+    return m.group(1), SHAPE_WORDS[m.group(2)], m.group(3)
+
+
+def classify(frame):
+    """[H,W,3] in 0..1 -> [H,W] long index of the nearest palette colour."""
+    d = torch.cdist(frame.reshape(-1, 3).double(), _PALETTE)
+    return d.argmin(dim=1).reshape(frame.shape[:2])
+
+
+def shape_of(mask, centroid):
+    """'disk' | 'square' | 'triangle' from a bool mask and its (x, y) centroid (see the module docstring)."""
+    ys, xs = torch.nonzero(mask, as_tuple=True)
+    r = torch.sqrt((xs.double() - centroid[0]) ** 2 + (ys.double() - centroid[1]) ** 2).max()
+    fill = xs.numel() / (np.pi * (float(r) + 0.5) ** 2)
+    return "disk" if fill >= DISK_MIN_FILL else "square" if fill >= SQUARE_MIN_FILL else "triangle"
+
+
+def frame_stats(frame):
+    """One frame [H,W,3] -> dict: background, object_colour, shape, area, centroid (x, y) float64, mask.
+    Without any object pixel, object_colour and shape are None, area 0 and centroid NaN."""
+    cls = classify(frame)
+    border = torch.cat([cls[0], cls[-1], cls[1:-1, 0], cls[1:-1, -1]])
+    bg = int(torch.bincount(border, minlength=len(NAMES)).argmax())
+    counts = torch.bincount(cls.flatten(), minlength=len(NAMES))
+    counts[bg] = 0
+    if int(counts.max()) == 0:
+        return {"background": NAMES[bg], "object_colour": None, "shape": None, "area": 0,
+                "centroid": torch.full((2,), float("nan"), dtype=torch.float64),
+                "mask": torch.zeros_like(cls, dtype=torch.bool), "background_mask": cls == bg}
+    obj = int(counts.argmax())
+    mask = cls == obj
+    ys, xs = torch.nonzero(mask, as_tuple=True)
+    centroid = torch.stack([xs.double().mean(), ys.double().mean()])
+    return {"background": NAMES[bg], "object_colour": NAMES[obj], "shape": shape_of(mask, centroid),
+            "area": int(mask.sum()), "centroid": centroid, "mask": mask, "background_mask": cls == bg}
+
+
+def _mode_fraction(values):
+    """Fraction of entries equal to the most common one (1.0 when all agree)."""
+    return max(values.count(v) for v in set(values)) / len(values)
+
+
+def video_metrics(frames, caption):
+    """frames [F,H,W,3] in 0..1 and the prompt's caption -> dict of floats:
+    fidelity: fraction of frames whose object colour and background colour both match the caption;
+    shape_fidelity: fraction whose shape matches; colour_consistency / shape_consistency: fraction of frames that
+    agree with the clip's most common object colour / shape; area_cv: std/mean of the object area;
+    speed: mean centroid displacement per frame (pixels); smoothness: mean norm of the centroid's second difference
+    (0 for constant velocity); flicker: mean over consecutive frames of the mean absolute per-channel change over
+    pixels that are background in both (0 for a static background)."""
+    want_colour, want_shape, want_bg = parse_caption(caption)
+    stats = [frame_stats(f) for f in frames]
+    n = len(stats)
+    out = {
+        "fidelity": sum(s["object_colour"] == want_colour and s["background"] == want_bg for s in stats) / n,
+        "shape_fidelity": sum(s["shape"] == want_shape for s in stats) / n,
+        "colour_consistency": _mode_fraction([s["object_colour"] for s in stats]),
+        "shape_consistency": _mode_fraction([s["shape"] for s in stats]),
+    }
+    areas = torch.tensor([float(s["area"]) for s in stats], dtype=torch.float64)
+    out["area_cv"] = float(areas.std(unbiased=False) / areas.mean()) if areas.mean() > 0 else float("nan")
+    c = torch.stack([s["centroid"] for s in stats])
+    d1 = c[1:] - c[:-1]
+    out["speed"] = float(d1.norm(dim=1).mean()) if n > 1 else float("nan")
+    out["smoothness"] = float((d1[1:] - d1[:-1]).norm(dim=1).mean()) if n > 2 else float("nan")
+    changes = []
+    for t in range(1, n):
+        both = stats[t]["background_mask"] & stats[t - 1]["background_mask"]
+        if both.any():
+            changes.append(float((frames[t].double() - frames[t - 1].double()).abs()[both].mean()))
+    out["flicker"] = sum(changes) / len(changes) if changes else float("nan")
+    return out
+
+
+__all__ = ["parse_caption", "classify", "shape_of", "frame_stats", "video_metrics", "SHAPES"]
