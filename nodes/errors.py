@@ -8,7 +8,6 @@ max, NaN, ±inf) and every combo against its options, so one call covers them al
 """
 from __future__ import annotations
 
-import functools
 import math
 
 Problem = "tuple[str, str] | None"
@@ -64,9 +63,9 @@ def check_range(value, low, high, node: str, param: str) -> None:
     fail(node, range_problem(param, value, low, high))
 
 
-@functools.lru_cache(maxsize=None)
 def schema_inputs(node_class) -> tuple:
-    """(id, min, max, options) of every widget input of a V3 node class."""
+    """(id, min, max, options) of every widget input of a V3 node class. Not cached: ComfyUI validates with a fresh
+    clone of the class each time, and a schema is a few objects."""
     rows = []
     for inp in node_class.define_schema().inputs:
         low, high, options = getattr(inp, "min", None), getattr(inp, "max", None), getattr(inp, "options", None)

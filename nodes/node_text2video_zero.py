@@ -139,7 +139,7 @@ class MotionLatentWarp(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, steps, t0, t1):
-        return indices_answer(cls, NODE_NAMES[cls.__name__], steps, t0, t1)
+        return indices_answer(cls, "Motion-Latent Warp", steps, t0, t1)
 
     @classmethod
     def execute(cls, model, first_frame_at_T, first_frame_at_T0, frames, motion_x, motion_y, steps, t0, t1, seed):
@@ -197,7 +197,7 @@ class Text2VideoZeroSampler(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, steps, t0, t1):
-        return indices_answer(cls, NODE_NAMES[cls.__name__], steps, t0, t1)
+        return indices_answer(cls, "Text2Video-Zero Sampler", steps, t0, t1)
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, cfg, motion_x, motion_y, steps, t0, t1,
@@ -226,4 +226,3 @@ class Text2VideoZeroSampler(io.ComfyNode):
 
 
 NODES = [CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler]
-NODE_NAMES = {"MotionLatentWarp": "Motion-Latent Warp", "Text2VideoZeroSampler": "Text2Video-Zero Sampler"}
