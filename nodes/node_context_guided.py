@@ -8,7 +8,7 @@ from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigm
 from .context_guidance import (frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
                                sample_context_guided)
 from .errors import check, queue_time_check
-from .node_text2video_zero import cross_frame_patches
+from .model_patches import cross_frame_patches
 from .schedule import ddim_sigmas
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"

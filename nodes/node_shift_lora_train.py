@@ -17,7 +17,7 @@ from . import shift_lora_training as training
 from . import video_clips
 from .comfy_glue import require_sd_unet
 from .errors import check, queue_time_check
-from .node_temporal_shift import POSITIONS, add_temporal_shift
+from .model_patches import POSITIONS, add_temporal_shift
 from .temporal_shift import BOUNDARIES
 
 NODE = "Train Temporal Shift LoRA"

@@ -11,7 +11,7 @@ import comfy.samplers
 from .comfy_glue import PerCallModel, require_image_latent, require_sd_unet, run_guider, sigma_table
 from .errors import NodeInputError, check, queue_time_check
 from .lpff import SHAPES, lpff_frames_in_batch
-from .node_text2video_zero import add_cross_frame_attention, has_cross_frame_attention
+from .model_patches import add_cross_frame_attention, has_cross_frame_attention
 from .schedule import ddim_sigmas, leading_timesteps, vp_to_ve
 from .video_elevator import (PRESETS, VIDEO_STEPS, elevate, mixed_noise, model_calls, parse_remaining,
                              preset_remaining, refine_indices, schedule_problem)

@@ -32,7 +32,7 @@ import comfy.utils
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
 from comfy.weight_adapter import LoRAAdapter
 
-from .node_temporal_shift import CHUNKS, chunks_context
+from .model_patches import CHUNKS, chunks_context
 
 TARGETS = ("all U-Net layers", "ResBlocks only")
 DTYPES = ("auto", "fp32", "bf16")

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from inprocess.helpers import denoise_once, force_cond_uncond_split
+from vidlift.nodes.model_patches import add_cross_frame_attention
 from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
-from vidlift.nodes.node_text2video_zero import add_cross_frame_attention
 
 SIGMA = 3.0
 
