@@ -1,4 +1,5 @@
-"""Context-Guided Sampler and Context-Guided Interpolation (Video LDM): long videos as windows with context."""
+"""Context-Guided Sampler and Context-Guided Interpolation: long videos as windows with context
+(Video LDM, Blattmann et al. 2023, Sect. 3.2–3.3, Eq. 3)."""
 from __future__ import annotations
 
 import torch

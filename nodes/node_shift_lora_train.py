@@ -1,4 +1,5 @@
-"""Train Temporal Shift LoRA (Latent-Shift): video clips → a LoRA for the U-Net with the temporal shift on."""
+"""Train Temporal Shift LoRA (Latent-Shift, An et al. 2023): video clips → a LoRA for the U-Net
+with the temporal shift on."""
 from __future__ import annotations
 
 import json

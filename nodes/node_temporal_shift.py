@@ -1,4 +1,4 @@
-"""Temporal Shift Patcher (Latent-Shift): MODEL → MODEL, TSM shift inside every selected ResBlock."""
+"""Temporal Shift Patcher (Latent-Shift, An et al. 2023): MODEL → MODEL, TSM shift inside every selected ResBlock."""
 from __future__ import annotations
 
 from comfy_api.latest import io

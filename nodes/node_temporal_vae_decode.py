@@ -1,4 +1,5 @@
-"""Temporal VAE Decode node (LATENT + VAE → IMAGE)."""
+"""Temporal VAE Decode node (LATENT + VAE → IMAGE): a temporal decoder (Video LDM, Blattmann et al. 2023)
+in windows."""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
-"""Text2Video-Zero nodes: Cross-Frame Attention Patcher, Motion-Latent Warp, Text2Video-Zero Sampler."""
+"""Text2Video-Zero (Khachatryan et al. 2023, Sect. 3.3) nodes: Cross-Frame Attention Patcher (Eq. 6),
+Motion-Latent Warp (Sect. 3.3.1), Text2Video-Zero Sampler."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
-"""T2V/T2I Alternating KSampler node (VideoElevator): two MODELs in one sampling loop (video_elevator.py)."""
+"""T2V/T2I Alternating KSampler node (VideoElevator, Zhang et al. 2024): two MODELs in one
+sampling loop (video_elevator.py)."""
 from __future__ import annotations
 
 import torch
@@ -23,7 +24,7 @@ VIDEO_KEY = "vidlift_video_elevator_t2v"
 
 
 class ElevatorGuider(comfy.samplers.CFGGuider):
-    """The T2I model's CFGGuider, carrying the T2V model with a guider of its own (COMFY_INTERNALS §3.5).
+    """The T2I model's CFGGuider, carrying the T2V model with a guider of its own.
 
     Every T2V call is a sampling run of the T2V's own guider (comfy_glue.PerCallModel), so the T2V's
     outer-sample wrappers, callbacks, conds and model_options apply as in a KSampler run of it: AnimateDiff-

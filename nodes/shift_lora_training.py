@@ -1,4 +1,4 @@
-"""Fine-tuning with the temporal shift on (Latent-Shift, An et al. 2023; ALGORITHMS §1(a) "Training").
+"""Fine-tuning with the temporal shift on (Latent-Shift, An et al. 2023, arXiv 2304.08477, the training objective).
 
 Objective of the paper: z0 = the frozen VAE's per-frame latents of a clip, t ~ U{0..999}, ε ~ N(0, I),
 z_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε, loss = ‖ε − ε_θ(z_t, t, c)‖² where ε_θ is the U-Net with the shift in its

@@ -82,7 +82,7 @@ FRACTION = 0.11       # 3 of 32 / 7 of 64 channels: portions straddle GroupNorm 
 
 
 def tsm_zero(x, frames, fraction=FRACTION):
-    """TSM's TemporalShift.shift (ALGORITHMS §1(a)) written out again: zero boundary, fold = C·fraction."""
+    """TSM's TemporalShift.shift (TSM, Lin et al. 2019) written out again: zero boundary, fold = C·fraction."""
     v = x.view(-1, frames, *x.shape[1:])
     fold, out = int(x.shape[1] * fraction), torch.zeros_like(v)
     out[:, :-1, :fold] = v[:, 1:, :fold]
