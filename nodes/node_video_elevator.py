@@ -9,7 +9,7 @@ import comfy.model_management
 import comfy.model_sampling
 import comfy.samplers
 
-from .comfy_glue import PerCallModel, require_image_latent, require_sd_unet, run_guider, sigma_table
+from .comfy_glue import PerCallModel, guider_of, require_image_latent, require_sd_unet, run_guider, sigma_table
 from .errors import NodeInputError, check, queue_time_check
 from .lpff import SHAPES, lpff_frames_in_batch
 from .model_patches import add_cross_frame_attention, has_cross_frame_attention
@@ -70,10 +70,10 @@ class ElevatorGuider(comfy.samplers.CFGGuider):
 @torch.no_grad()
 def sample_video_elevator(model, x, sigmas, extra_args=None, callback=None, disable=None, initial=None,
                           video_sigmas=None, **options):
-    """VideoElevator as a k-diffusion sampler (video_elevator.elevate); model.inner_model is an ElevatorGuider.
+    """VideoElevator as a k-diffusion sampler (video_elevator.elevate); its guider is an ElevatorGuider.
     `initial` is z_T in the DDPM form, as the reference draws it."""
     extra_args = {} if extra_args is None else extra_args
-    guider, ones = model.inner_model, x.new_ones([x.shape[0]])
+    guider, ones = guider_of(model), x.new_ones([x.shape[0]])
 
     def image(x_, sigma, guidance):
         if guidance == "cfg":

@@ -131,7 +131,7 @@ class ClipTrainer(comfy.samplers.Sampler):
         return self.order.pop()
 
     def clip_loss(self, model_wrap, extra_args, z0):
-        ms = model_wrap.inner_model.model_sampling
+        ms = model_wrap.model_patcher.get_model_object("model_sampling")   # model_wrap: the guider running us
         g = self.generator
         t = int(torch.randint(0, len(ms.sigmas), (1,), generator=g))
         eps = torch.randn(z0.shape, generator=g).to(z0)

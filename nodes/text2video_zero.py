@@ -63,13 +63,14 @@ def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, dis
 
     x: [frames, C, h, w] initial state; only frame 0 is used, or `first_frame_noise` (N(0, I) in the
     DDPM form, as the reference draws it) when given. renoise(n) gives the ε of the T′ → T forward
-    for n frames (called once per chunk, like the reference's re-seeded generator).
+    for n frames (called once per chunk, like the reference's re-seeded generator). sigma_table: the
+    model's σ_t for t = 0..999 (comfy_glue.sigma_table), for the DDPM forward T′ → T.
     """
     extra_args = {} if extra_args is None else extra_args
     steps, frames = len(sigmas) - 1, x.shape[0]
     i1, i0 = phase_indices(steps, t0, t1)
-    if sigma_table is None:
-        sigma_table = model.inner_model.inner_model.model_sampling.sigmas.float().cpu()
+    if sigma_table is None:     # the sampler never reaches into ComfyUI's model wrappers for it
+        raise ValueError("sample_text2video_zero needs sigma_table, the model's σ_t for t = 0..999")
     s_in = x.new_ones([1])
     done = 0
 
