@@ -69,8 +69,8 @@ def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, dis
     extra_args = {} if extra_args is None else extra_args
     steps, frames = len(sigmas) - 1, x.shape[0]
     i1, i0 = phase_indices(steps, t0, t1)
-    if sigma_table is None:     # the sampler never reaches into ComfyUI's model wrappers for it
-        raise ValueError("sample_text2video_zero needs sigma_table, the model's σ_t for t = 0..999")
+    if sigma_table is None:
+        sigma_table = model.inner_model.inner_model.model_sampling.sigmas.float().cpu()
     s_in = x.new_ones([1])
     done = 0
 
