@@ -96,15 +96,18 @@ class AnchorCache:
                 self.step, self.rows = step, {}
             self.rows.update(rows)
 
-    def lookup(self, options, chunks, tokens):
+    def lookup(self, options, chunks, like: torch.Tensor):
+        """The anchor rows for the window whose states are `like`, on its device (ComfyUI 0.33 may run
+        the chunks of one step on several GPUs, one thread each), or None."""
+        tokens = like.shape[1]
         with self.lock:
             if self._step(options) != self.step or self.step is None:
                 return None
             hits = [self.rows.get(key) for key in self._keys(options, chunks)]
         if any(h is None or h[0].shape[-2] != tokens for h in hits):
             return None
-        context = torch.stack([h[0] for h in hits])
-        value = None if hits[0][1] is None else torch.stack([h[1] for h in hits])
+        context = torch.stack([h[0] for h in hits]).to(like.device)
+        value = None if hits[0][1] is None else torch.stack([h[1] for h in hits]).to(like.device)
         return context, value
 
     def clear(self):
@@ -161,7 +164,7 @@ class CrossFrameAttentionPatch:
         cache = self.cache(extra_options)
         if scheme == "vidlift" or cache is None:
             return 0, None
-        hit = cache.lookup(extra_options, chunks, context.shape[1])
+        hit = cache.lookup(extra_options, chunks, context)
         return 0, None if hit is None else (hit[0].unsqueeze(1), None if hit[1] is None else hit[1].unsqueeze(1))
 
     def state_per_run(self, executor, *args, **kwargs):
