@@ -41,11 +41,11 @@ from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny  # noqa: E402
 from comfy_test_nodes.memory_peak import run_probe  # noqa: E402
 from vidlift.nodes.context_guidance import rollout_plan  # noqa: E402
+from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender  # noqa: E402
-from vidlift.nodes.node_temporal_shift import add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
-from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler, add_cross_frame_attention  # noqa: E402
+from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler  # noqa: E402
 from vidlift.nodes.node_video_elevator import INVERSIONS, AlternatingKSampler  # noqa: E402
 from vidlift.nodes.video_elevator import model_calls, preset_remaining, refine_indices  # noqa: E402
 from vidlift.nodes.text2video_zero import phase_indices  # noqa: E402

@@ -1,4 +1,7 @@
-"""The few ComfyUI facts every node needs: model family checks, latent checks, progress with previews."""
+"""The few ComfyUI facts every node needs: model family checks, latent checks, progress with previews.
+
+Where ComfyUI has no public extension point for what the pack needs, the access lives here, once, with
+the reason beside it (the sampler's guider, the VAE's raw decoder)."""
 from __future__ import annotations
 
 import torch
@@ -8,6 +11,7 @@ import comfy.samplers
 import comfy.utils
 import latent_preview
 from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
+from comfy.ldm.modules.temporal_ae import VideoDecoder
 
 from .errors import check
 
@@ -120,10 +124,29 @@ def merged(inner: dict, outer: dict) -> dict:
 def run_calls(guider, shape, sampler_function, options: dict, sigmas, total_steps: int, seed: int) -> torch.Tensor:
     """`run_guider` with every model call a run of its own (PerCallModel); the same latent-format scaling."""
     patcher = guider.model_patcher
-    device, lf = patcher.load_device, patcher.get_model_object("latent_format")
+    device = patcher.load_device
     progress = Progress(patcher, total_steps)
     out = sampler_function(PerCallModel(guider, sigmas, seed), torch.zeros(tuple(shape), device=device),
                            sigmas.to(device), extra_args={"seed": seed},
                            callback=lambda d: progress(d["i"], d["denoised"], d["x"], total_steps),
                            disable=not comfy.utils.PROGRESS_BAR_ENABLED, **options)
-    return lf.process_out(out.to(torch.float32)).cpu()
+    return patcher.get_model_object("process_latent_out")(out.to(torch.float32)).cpu()   # as CFGGuider.sample
+
+
+def guider_of(model):
+    """The guider running a KSAMPLER sampler function, from the `model` ComfyUI hands that function.
+    No public accessor: KSAMPLER.sample wraps the guider in KSamplerX0Inpaint as `inner_model` (0.3.75, 0.33)."""
+    return model.inner_model
+
+
+def has_temporal_decoder(vae) -> bool:
+    """A VAE whose decoder mixes frames (SVD's VideoDecoder). ComfyUI's VAE says nothing public about it."""
+    return isinstance(getattr(vae.first_stage_model, "decoder", None), VideoDecoder)
+
+
+def decode_frames_together(vae, z: torch.Tensor) -> torch.Tensor:
+    """IMAGE of latent frames z decoded in ONE decoder call. VAE.decode splits the batch by free memory,
+    which would cut a temporal decoder's window at arbitrary frames; its public path offers no window, so
+    the model is called directly (loading and memory stay with the caller, as VAE.decode does them)."""
+    z = z.to(vae.device, vae.vae_dtype)
+    return vae.process_output(vae.first_stage_model.decode(z).float()).to(vae.output_device)

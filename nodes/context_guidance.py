@@ -1,4 +1,4 @@
-"""Long videos as windows with context frames (Video LDM, Blattmann et al. 2023, Sect. 3.2–3.3; ALGORITHMS §3).
+"""Long videos as windows with context frames (Video LDM, Blattmann et al. 2023, Sect. 3.2–3.3, Eq. 3).
 
 Video LDM's prediction model generates T frames given S context frames, c_S = (m_S ∘ z, m_S).
 Without its trained mask conditioning, a training-free model (frames in the batch, coupled by

@@ -19,8 +19,17 @@ AnimateDiff-Evolved). A window that holds frame 0 uses that row. One that does n
   - ComfyUI's / AnimateDiff's windows all run within each sampling step, the one holding frame 0
     first: its anchor hidden states are kept per layer and chunk for the step (AnchorCache) and
     serve the later windows. If none was seen this step, the window's first row is the anchor.
+
+State: the patch object holds only its settings (ComfyUI 0.33 shares it between clones, 0.3.75 deep-copies
+it). The AnchorCache belongs to one sampling run: `state_per_run` (an OUTER_SAMPLE wrapper) puts a fresh
+one into the run's own copy of transformer_options, so clones and nested or concurrent runs never see each
+other's anchors, and it is gone when the run ends. It takes a lock, since ComfyUI 0.33 may run the cond
+chunks of one step in threads (one per GPU). Outside a sampling run there is no cache (no window reuse).
 """
 from __future__ import annotations
+
+import threading
+import uuid
 
 import torch
 
@@ -28,6 +37,7 @@ from .frames import anchor_frames, chunk_count, previous_frames, window_frame_id
 
 ANCHORS = ("first", "first+previous")
 BLOCKS = ("input", "middle", "output")
+RUN_STATE_KEY = "vidlift_cross_frame_anchors"   # transformer_options key: {patch key: AnchorCache} of one run
 
 
 def cross_frame_source(h: torch.Tensor, chunks: int, anchor: str = "first", strength: float = 1.0,
@@ -59,6 +69,10 @@ class AnchorCache:
 
     def __init__(self):
         self.step, self.rows = None, {}
+        self.lock = threading.Lock()
+
+    def __deepcopy__(self, memo):  # a copy of the run's options within the run must see the same anchors
+        return self
 
     @staticmethod
     def _step(options):
@@ -75,23 +89,30 @@ class AnchorCache:
     def store(self, options, chunks, context, value):
         """context/value: [chunks, 1, tokens, C] rows of the anchor frame."""
         step = self._step(options)
-        if step != self.step:
-            self.step, self.rows = step, {}
-        for k, key in enumerate(self._keys(options, chunks)):
-            self.rows[key] = (context[k].detach().clone(), None if value is None else value[k].detach().clone())
+        rows = {key: (context[k].detach().clone(), None if value is None else value[k].detach().clone())
+                for k, key in enumerate(self._keys(options, chunks))}
+        with self.lock:
+            if step != self.step:
+                self.step, self.rows = step, {}
+            self.rows.update(rows)
 
-    def lookup(self, options, chunks, tokens):
-        if self._step(options) != self.step or self.step is None:
-            return None
-        hits = [self.rows.get(key) for key in self._keys(options, chunks)]
+    def lookup(self, options, chunks, like: torch.Tensor):
+        """The anchor rows for the window whose states are `like`, on its device (ComfyUI 0.33 may run
+        the chunks of one step on several GPUs, one thread each), or None."""
+        tokens = like.shape[1]
+        with self.lock:
+            if self._step(options) != self.step or self.step is None:
+                return None
+            hits = [self.rows.get(key) for key in self._keys(options, chunks)]
         if any(h is None or h[0].shape[-2] != tokens for h in hits):
             return None
-        context = torch.stack([h[0] for h in hits])
-        value = None if hits[0][1] is None else torch.stack([h[1] for h in hits])
+        context = torch.stack([h[0] for h in hits]).to(like.device)
+        value = None if hits[0][1] is None else torch.stack([h[1] for h in hits]).to(like.device)
         return context, value
 
     def clear(self):
-        self.step, self.rows = None, {}
+        with self.lock:
+            self.step, self.rows = None, {}
 
 
 class CrossFrameAttentionPatch:
@@ -100,7 +121,14 @@ class CrossFrameAttentionPatch:
     def __init__(self, anchor: str = "first", strength: float = 1.0, blocks=BLOCKS):
         self.anchor, self.strength, self.blocks = anchor, float(strength), tuple(blocks)
         self.anchor_frame = 0            # the video's frame 0 is the anchor (the paper's first frame)
-        self.cache = AnchorCache()
+        self.key = uuid.uuid4().hex      # names this patch's AnchorCache in a run's transformer_options
+
+    def run_state(self) -> dict:
+        """transformer_options entries of a fresh sampling run: this patch's empty AnchorCache."""
+        return {RUN_STATE_KEY: {self.key: AnchorCache()}}
+
+    def cache(self, extra_options) -> AnchorCache | None:
+        return (extra_options.get(RUN_STATE_KEY) or {}).get(self.key)
 
     def __call__(self, n, context, value, extra_options):
         block = extra_options.get("block")
@@ -127,22 +155,22 @@ class CrossFrameAttentionPatch:
         scheme, ids = window
         if self.anchor_frame in ids:
             local = ids.index(self.anchor_frame)
-            if scheme != "vidlift":
+            cache = self.cache(extra_options)
+            if scheme != "vidlift" and cache is not None:
                 anchor_rows = [None if h is None else h.view(chunks, frames, *h.shape[1:])[:, local]
                                for h in (context, value)]
-                self.cache.store(extra_options, chunks, *anchor_rows)
+                cache.store(extra_options, chunks, *anchor_rows)
             return local, None
-        if scheme == "vidlift":
+        cache = self.cache(extra_options)
+        if scheme == "vidlift" or cache is None:
             return 0, None
-        hit = self.cache.lookup(extra_options, chunks, context.shape[1])
+        hit = cache.lookup(extra_options, chunks, context)
         return 0, None if hit is None else (hit[0].unsqueeze(1), None if hit[1] is None else hit[1].unsqueeze(1))
 
-    def clear_after_sampling(self, executor, *args, **kwargs):
-        """OUTER_SAMPLE wrapper: the cache never outlives a sampling run."""
-        try:
-            return executor(*args, **kwargs)
-        finally:
-            self.cache.clear()
-
-    def __deepcopy__(self, memo):  # ComfyUI 0.3.75 deep-copies model_options on clone; stay cheap
-        return self
+    def state_per_run(self, executor, *args, **kwargs):
+        """OUTER_SAMPLE wrapper: a fresh AnchorCache in this run's transformer_options. The guider
+        (executor.class_obj, ComfyUI's documented way for a wrapper to reach it) holds the run's own copy
+        of model_options here, dropped when the run ends, so the cache never outlives the run."""
+        options = executor.class_obj.model_options.setdefault("transformer_options", {})
+        options[RUN_STATE_KEY] = {**options.get(RUN_STATE_KEY, {}), **self.run_state()[RUN_STATE_KEY]}
+        return executor(*args, **kwargs)

@@ -1,7 +1,7 @@
 """How a U-Net batch splits into chunks of frames.
 
 ComfyUI concatenates one chunk per conditioning entry (uncond, cond, ...) along the batch axis, and
-each chunk holds every frame of the video: batch = chunks × frames (COMFY_INTERNALS §1.6). The
+each chunk holds every frame of the video: batch = chunks × frames (comfy/samplers.py calc_cond_batch). The
 order and number of chunks vary (cfg = 1 gives one chunk; low memory runs chunks separately;
 several positive conditionings give several cond chunks), so every patch asks this module instead
 of assuming "[uncond, cond]". Frames of one chunk are never split by ComfyUI.
@@ -49,7 +49,7 @@ def window_frame_ids(transformer_options: dict, frames: int) -> tuple[str, list[
       "vidlift": our samplers' windows (`transformer_options["vidlift_window"]`, ids in batch order);
       "core": ComfyUI's context windows (`context_window.index_list`; with causal_window_fix the
               window has one extra leading row, frame `causal_anchor_index` = index_list[0] − 1,
-              so the count comes from the rows, never from len(index_list); COMFY_INTERNALS §1.6);
+              so the count comes from the rows, never from len(index_list); comfy/context_windows.py);
       "animatediff": AnimateDiff-Evolved's windows (`ad_params["sub_idxs"]`).
     """
     ids = transformer_options.get(WINDOW_KEY)

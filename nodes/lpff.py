@@ -7,7 +7,8 @@ on the shifted spectrum's DC: gaussian exp(−d²/(2d_s²)), butterworth 1/(1+(d
 d² ≤ 2·d_s (the reference's threshold, kept as is), box (a centred cube; where the reference's
 slice would start below 0 — wide latents at d_s = 1 — we clamp instead of wrapping). The reference's filter also
 attenuates spatially; "temporal only" drops the spatial terms (the paper's "Temporal LPFF" label).
-Filters are built vectorised and cached per shape.
+Filters are built vectorised and cached per shape; every caller gets its own copy of the cached tensor
+(a caller that scales or moves its filter in place must not change the next caller's).
 """
 from __future__ import annotations
 
@@ -18,10 +19,16 @@ import torch
 SHAPES = ("gaussian", "butterworth", "ideal", "box")
 
 
-@functools.lru_cache(maxsize=32)
 def low_pass_filter(T: int, H: int, W: int, shape: str = "gaussian", d_s: float = 1.0, d_t: float = 0.5,
                     order: int = 4, temporal_only: bool = False) -> torch.Tensor:
-    """The [T, H, W] float32 filter on the fftshifted spectrum (index T//2 is the temporal DC)."""
+    """The [T, H, W] float32 filter on the fftshifted spectrum (index T//2 is the temporal DC); a fresh tensor."""
+    return cached_filter(T, H, W, shape, d_s, d_t, order, temporal_only).clone()
+
+
+@functools.lru_cache(maxsize=32)
+def cached_filter(T: int, H: int, W: int, shape: str, d_s: float, d_t: float, order: int,
+                  temporal_only: bool) -> torch.Tensor:
+    """low_pass_filter's tensor, shared by every caller: never hand it out."""
     if d_s == 0 or d_t == 0:
         return torch.zeros(T, H, W)
     if shape == "box":

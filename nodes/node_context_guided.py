@@ -1,4 +1,5 @@
-"""Context-Guided Sampler and Context-Guided Interpolation (Video LDM): long videos as windows with context."""
+"""Context-Guided Sampler and Context-Guided Interpolation: long videos as windows with context
+(Video LDM, Blattmann et al. 2023, Sect. 3.2–3.3, Eq. 3)."""
 from __future__ import annotations
 
 import torch
@@ -8,7 +9,7 @@ from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigm
 from .context_guidance import (frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
                                sample_context_guided)
 from .errors import answer, check, check_schema, fail, first, schema_problem
-from .node_text2video_zero import cross_frame_patches
+from .model_patches import cross_frame_patches
 from .schedule import ddim_sigmas
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"

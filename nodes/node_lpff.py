@@ -1,4 +1,4 @@
-"""LPFF Filter node (VideoElevator): LATENT → LATENT."""
+"""LPFF Filter node (VideoElevator, Zhang et al. 2024, temporal motion refining): LATENT → LATENT."""
 from __future__ import annotations
 
 from comfy_api.latest import io

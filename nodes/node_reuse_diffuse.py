@@ -1,5 +1,6 @@
-"""Reuse-Diffuse Sampler and Extender nodes (VidRD): a video as clips, each reusing the previous clip's noise and
-latents; the VIDLIFT_REUSE_CLIP socket hands the last clip on, so extenders chain (e.g. with another prompt)."""
+"""Reuse-Diffuse Sampler and Extender nodes (VidRD, Gu et al. 2023: FNR, PNS, DSG): a video as clips,
+each reusing the previous clip's noise and latents; the VIDLIFT_REUSE_CLIP socket hands the last clip on, so
+extenders chain (e.g. with another prompt)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
-"""Train Temporal Shift LoRA (Latent-Shift): video clips → a LoRA for the U-Net with the temporal shift on."""
+"""Train Temporal Shift LoRA (Latent-Shift, An et al. 2023): video clips → a LoRA for the U-Net
+with the temporal shift on."""
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from . import shift_lora_training as training
 from . import video_clips
 from .comfy_glue import require_sd_unet
 from .errors import answer, check, check_schema, fail, first, schema_problem
-from .node_temporal_shift import POSITIONS, add_temporal_shift
+from .model_patches import POSITIONS, add_temporal_shift
 from .temporal_shift import BOUNDARIES
 
 NODE = "Train Temporal Shift LoRA"

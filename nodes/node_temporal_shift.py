@@ -1,79 +1,14 @@
-"""Temporal Shift Patcher (Latent-Shift): MODEL → MODEL, TSM shift inside every selected ResBlock."""
+"""Temporal Shift Patcher (Latent-Shift, An et al. 2023): MODEL → MODEL, TSM shift inside every selected ResBlock."""
 from __future__ import annotations
-
-import contextlib
-import contextvars
 
 from comfy_api.latest import io
 
-import comfy.patcher_extension as pe
-from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
-
 from .comfy_glue import require_sd_unet
 from .errors import check_schema
-from .frames import chunk_count
-from .temporal_shift import BOUNDARIES, temporal_shift
+from .model_patches import POSITIONS, add_temporal_shift
+from .temporal_shift import BOUNDARIES
 
 NODE = "Temporal Shift Patcher"
-POSITIONS = {"before conv1": "in_layers.2", "before first norm": "in_layers.0", "block output": ""}
-WRAPPER_KEY = "vidlift_temporal_shift"
-# chunks of the U-Net call in progress (set by a DIFFUSION_MODEL wrapper; a ContextVar is safe with threads)
-CHUNKS = contextvars.ContextVar("vidlift_chunks", default=None)
-
-
-def remember_chunks(executor, x, *args, **kwargs):
-    options = args[4] if len(args) > 4 else kwargs.get("transformer_options", {})
-    token = CHUNKS.set(chunk_count(options))
-    try:
-        return executor(x, *args, **kwargs)
-    finally:
-        CHUNKS.reset(token)
-
-
-@contextlib.contextmanager
-def chunks_context(chunks):
-    """Run code as inside a U-Net call of `chunks` chunks (gradient checkpointing recomputes a layer after
-    the call has returned, possibly on another thread: it must shift exactly as the forward did)."""
-    token = CHUNKS.set(chunks)
-    try:
-        yield
-    finally:
-        CHUNKS.reset(token)
-
-
-def shifted(x, settings):
-    chunks = CHUNKS.get()
-    if chunks is None or x.shape[0] % chunks:  # not inside a U-Net call we know: never guess frames
-        return x
-    return temporal_shift(x, x.shape[0] // chunks, *settings)
-
-
-def resblock_paths(unet, parts):
-    for part in parts:
-        blocks = [unet.middle_block] if part == "middle_block" else getattr(unet, part)
-        for i, block in enumerate(blocks):
-            for j, layer in enumerate(block):
-                if isinstance(layer, ResBlock):
-                    yield f"{part}.{i}.{j}" if part != "middle_block" else f"middle_block.{j}"
-
-
-def add_temporal_shift(model, fraction=0.125, position="before conv1", boundary="zero", strength=1.0,
-                       parts=("input_blocks", "middle_block", "output_blocks")):
-    m = model.clone()
-    settings = (fraction, boundary, strength)
-    unet = m.get_model_object("diffusion_model")
-    for path in resblock_paths(unet, parts):
-        target = "diffusion_model." + ".".join(p for p in (path, POSITIONS[position]) if p)
-        previous = m.get_model_object(target + ".forward")   # another pack's patch, or the module's own forward
-        if position == "block output":
-            def forward(x, emb, *a, _prev=previous, **kw):
-                return shifted(_prev(x, emb, *a, **kw), settings)
-        else:
-            def forward(x, *a, _prev=previous, **kw):
-                return _prev(shifted(x, settings), *a, **kw)
-        m.add_object_patch(target + ".forward", forward)
-    m.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY, remember_chunks)
-    return m
 
 
 class TemporalShiftPatcher(io.ComfyNode):

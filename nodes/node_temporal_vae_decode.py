@@ -1,4 +1,5 @@
-"""Temporal VAE Decode node (LATENT + VAE → IMAGE)."""
+"""Temporal VAE Decode node (LATENT + VAE → IMAGE): a temporal decoder (Video LDM, Blattmann et al. 2023)
+in windows."""
 from __future__ import annotations
 
 import logging
@@ -8,16 +9,12 @@ from comfy_api.latest import io
 
 import comfy.model_management as mm
 import comfy.utils
-from comfy.ldm.modules.temporal_ae import VideoDecoder
 
+from .comfy_glue import decode_frames_together, has_temporal_decoder
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .temporal_decode import decode_tiled, decode_windows, window_plan
 
 NODE = "Temporal VAE Decode"
-
-
-def has_temporal_decoder(vae) -> bool:
-    return isinstance(getattr(vae.first_stage_model, "decoder", None), VideoDecoder)
 
 
 def window_problem(window, overlap) -> tuple[str, str] | None:
@@ -48,14 +45,10 @@ def temporal_decode(vae, samples: torch.Tensor, window: int, overlap: int, tile_
                                                                               vae.vae_dtype))
     tile, tile_ov = tile_px // scale, tile_overlap_px // scale
 
-    def run(z):
-        z = z.to(vae.device, vae.vae_dtype)
-        return vae.process_output(vae.first_stage_model.decode(z).float()).to(vae.output_device)
-
     def decode(z):
         nonlocal tile, tile_ov
         try:
-            return decode_tiled(run, z, tile, tile_ov, scale)
+            return decode_tiled(lambda frames: decode_frames_together(vae, frames), z, tile, tile_ov, scale)
         except mm.OOM_EXCEPTION:
             if 0 < tile <= 16:
                 raise

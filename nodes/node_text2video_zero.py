@@ -1,36 +1,19 @@
-"""Text2Video-Zero nodes: Cross-Frame Attention Patcher, Motion-Latent Warp, Text2Video-Zero Sampler."""
+"""Text2Video-Zero (Khachatryan et al. 2023, Sect. 3.3) nodes: Cross-Frame Attention Patcher (Eq. 6),
+Motion-Latent Warp (Sect. 3.3.1), Text2Video-Zero Sampler."""
 from __future__ import annotations
 
 import torch
 from comfy_api.latest import io
 
-import comfy.patcher_extension as pe
-
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
-from .cross_frame_attention import ANCHORS, CrossFrameAttentionPatch
+from .cross_frame_attention import ANCHORS
 from .errors import answer, check, check_schema, fail, first, schema_problem
+from .model_patches import add_cross_frame_attention, has_cross_frame_attention
 from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
 from .schedule import ddim_sigmas, ddpm_forward, leading_timesteps
 from .text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
 
 CATEGORY = "VidLift/Text2Video-Zero"
-
-
-def add_cross_frame_attention(model, anchor="first", strength=1.0, blocks=("input", "middle", "output")):
-    m = model.clone()
-    patch = CrossFrameAttentionPatch(anchor, strength, blocks)
-    m.set_model_attn1_patch(patch)
-    m.add_wrapper_with_key(pe.WrappersMP.OUTER_SAMPLE, "vidlift_cross_frame_anchor", patch.clear_after_sampling)
-    return m
-
-
-def cross_frame_patches(model) -> list[CrossFrameAttentionPatch]:
-    patches = model.model_options.get("transformer_options", {}).get("patches", {}).get("attn1_patch", [])
-    return [p for p in patches if isinstance(p, CrossFrameAttentionPatch)]
-
-
-def has_cross_frame_attention(model) -> bool:
-    return bool(cross_frame_patches(model))
 
 
 def motion_problem(frames: int, motion_x: float, motion_y: float) -> tuple[str, str] | None:

@@ -1,4 +1,5 @@
-"""T2V/T2I Alternating KSampler node (VideoElevator): two MODELs in one sampling loop (video_elevator.py)."""
+"""T2V/T2I Alternating KSampler node (VideoElevator, Zhang et al. 2024): two MODELs in one
+sampling loop (video_elevator.py)."""
 from __future__ import annotations
 
 import torch
@@ -8,10 +9,10 @@ import comfy.model_management
 import comfy.model_sampling
 import comfy.samplers
 
-from .comfy_glue import PerCallModel, require_image_latent, require_sd_unet, run_guider, sigma_table
+from .comfy_glue import PerCallModel, guider_of, require_image_latent, require_sd_unet, run_guider, sigma_table
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .lpff import SHAPES, lpff_frames_in_batch
-from .node_text2video_zero import add_cross_frame_attention, has_cross_frame_attention
+from .model_patches import add_cross_frame_attention, has_cross_frame_attention
 from .schedule import ddim_sigmas, leading_timesteps, vp_to_ve
 from .video_elevator import (PRESETS, VIDEO_STEPS, elevate, mixed_noise, model_calls, parse_remaining,
                              preset_remaining, refine_indices, schedule_problem)
@@ -23,7 +24,7 @@ VIDEO_KEY = "vidlift_video_elevator_t2v"
 
 
 class ElevatorGuider(comfy.samplers.CFGGuider):
-    """The T2I model's CFGGuider, carrying the T2V model with a guider of its own (COMFY_INTERNALS §3.5).
+    """The T2I model's CFGGuider, carrying the T2V model with a guider of its own.
 
     Every T2V call is a sampling run of the T2V's own guider (comfy_glue.PerCallModel), so the T2V's
     outer-sample wrappers, callbacks, conds and model_options apply as in a KSampler run of it: AnimateDiff-
@@ -69,10 +70,10 @@ class ElevatorGuider(comfy.samplers.CFGGuider):
 @torch.no_grad()
 def sample_video_elevator(model, x, sigmas, extra_args=None, callback=None, disable=None, initial=None,
                           video_sigmas=None, **options):
-    """VideoElevator as a k-diffusion sampler (video_elevator.elevate); model.inner_model is an ElevatorGuider.
+    """VideoElevator as a k-diffusion sampler (video_elevator.elevate); its guider is an ElevatorGuider.
     `initial` is z_T in the DDPM form, as the reference draws it."""
     extra_args = {} if extra_args is None else extra_args
-    guider, ones = model.inner_model, x.new_ones([x.shape[0]])
+    guider, ones = guider_of(model), x.new_ones([x.shape[0]])
 
     def image(x_, sigma, guidance):
         if guidance == "cfg":

@@ -18,7 +18,7 @@ def alphas_cumprod(sigma_table: torch.Tensor) -> torch.Tensor:
 def leading_timesteps(steps: int, train_steps: int = 1000, offset: int = 1) -> list[int]:
     """DDIM timesteps with "leading" spacing and steps_offset=1, as diffusers' SD schedulers.
 
-    For 50 steps: t_i = 981 − 20·i, i.e. [981, 961, …, 21, 1] (ALGORITHMS.md, shared conventions).
+    For 50 steps: t_i = 981 − 20·i, i.e. [981, 961, …, 21, 1] (DDIM, Song et al. 2021; diffusers' DDIMScheduler).
     """
     ratio = train_steps // steps
     return [i * ratio + offset for i in reversed(range(steps))]
@@ -82,7 +82,7 @@ def read_at(x: torch.Tensor, sigma: float, sigma_new: float) -> torch.Tensor:
 
 
 def ddim_invert(x: torch.Tensor, eps: torch.Tensor, sigma: float, sigma_next: float) -> torch.Tensor:
-    """One DDIM inversion step as diffusers' DDIMInverseScheduler.step (ALGORITHMS.md, shared conventions).
+    """One DDIM inversion step (DDIM, Song et al. 2021, run from σ up to σ′), as diffusers' DDIMInverseScheduler.step.
 
     The sample z = x/√(1 + σ²) sits at the lower level σ; ε̂ is predicted at the *target* level σ′
     (the U-Net at t′ on `read_at(x, σ, σ′)`). Then x̂₀ = x − σ·ε̂ and x′ = x̂₀ + σ′·ε̂, i.e. in the VP

@@ -1,4 +1,4 @@
-"""Fine-tuning with the temporal shift on (Latent-Shift, An et al. 2023; ALGORITHMS §1(a) "Training").
+"""Fine-tuning with the temporal shift on (Latent-Shift, An et al. 2023, arXiv 2304.08477, the training objective).
 
 Objective of the paper: z0 = the frozen VAE's per-frame latents of a clip, t ~ U{0..999}, ε ~ N(0, I),
 z_t = √ᾱ_t·z0 + √(1−ᾱ_t)·ε, loss = ‖ε − ε_θ(z_t, t, c)‖² where ε_θ is the U-Net with the shift in its
@@ -32,7 +32,7 @@ import comfy.utils
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
 from comfy.weight_adapter import LoRAAdapter
 
-from .node_temporal_shift import CHUNKS, chunks_context
+from .model_patches import CHUNKS, chunks_context
 
 TARGETS = ("all U-Net layers", "ResBlocks only")
 DTYPES = ("auto", "fp32", "bf16")
@@ -131,7 +131,7 @@ class ClipTrainer(comfy.samplers.Sampler):
         return self.order.pop()
 
     def clip_loss(self, model_wrap, extra_args, z0):
-        ms = model_wrap.inner_model.model_sampling
+        ms = model_wrap.model_patcher.get_model_object("model_sampling")   # model_wrap: the guider running us
         g = self.generator
         t = int(torch.randint(0, len(ms.sigmas), (1,), generator=g))
         eps = torch.randn(z0.shape, generator=g).to(z0)

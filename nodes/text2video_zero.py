@@ -61,7 +61,8 @@ def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, dis
 
     x: [frames, C, h, w] initial state; only frame 0 is used, or `first_frame_noise` (N(0, I) in the
     DDPM form, as the reference draws it) when given. renoise(n) gives the ε of the T′ → T forward
-    for n frames (called once per chunk, like the reference's re-seeded generator).
+    for n frames (called once per chunk, like the reference's re-seeded generator). sigma_table: the
+    model's σ_t for t = 0..999 (comfy_glue.sigma_table), for the DDPM forward T′ → T.
     """
     extra_args = {} if extra_args is None else extra_args
     steps, frames = len(sigmas) - 1, x.shape[0]

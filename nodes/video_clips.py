@@ -1,8 +1,8 @@
 """Training clips for Latent-Shift fine-tuning: frames of a video, cut into clips of consecutive frames.
 
-Latent-Shift trains the U-Net on short videos whose frames are encoded independently by the frozen VAE
-(ALGORITHMS §1(a), "Training"). A clip is the unit the temporal shift sees: its frames sit together in
-one U-Net batch, in order, and are never mixed with another clip's frames. Clips come from an IMAGE
+Latent-Shift (An et al. 2023, arXiv 2304.08477, framework figure) trains the U-Net on short videos whose
+frames are encoded independently by the frozen VAE. A clip is the unit the temporal shift sees: its frames
+sit together in one U-Net batch, in order, and are never mixed with another clip's frames. Clips come from an IMAGE
 batch (frames in the batch axis) or from video files read with PyAV from a folder that must lie inside
 ComfyUI's input directory.
 """

@@ -1,8 +1,8 @@
-"""VideoElevator (Zhang et al. 2024): T2V/T2I alternating sampling, as the official pipeline.
+"""VideoElevator (Zhang et al. 2024, arXiv 2403.05438): T2V/T2I alternating sampling, as the official pipeline.
 
-ALGORITHMS.md §5(a). Every step i of the T2I model's N DDIM steps (timesteps t_i) *elevates spatial
-quality*: one DDIM step of the T2I model with CFG w_I and cross-frame attention. At the refining steps
-*temporal motion refining* follows: the step's T2I x̂₀ is low-passed (LPFF, lpff.py; not at the last
+The paper's sampling loop as VideoElevatorPipeline.__call__ implements it. Every step i of the T2I model's
+N DDIM steps (timesteps t_i) *elevates spatial quality*: one DDIM step of the T2I model with CFG w_I and
+cross-frame attention. At the refining steps *temporal motion refining* follows: the step's T2I x̂₀ is low-passed (LPFF, lpff.py; not at the last
 refining step), re-noised to the same t_i with the T2V model's own schedule (T2V-based SDEdit,
 x = x̂₀ + σ^V_{t_i}·ε), denoised K steps by the T2V model at t_i … t_{i+K−1} (CFG w_V), and the T2V's
 last x̂₀ is DDIM-inverted by the T2I model (negative prompt, no CFG) up to t_{i+1}; the T2I latent of
@@ -36,7 +36,7 @@ import torch
 
 from .schedule import ddim_invert, ddim_step, read_at, vp_to_ve
 
-# The reference scripts' stable_steps (values N − i) at their own N (ALGORITHMS.md §5(b)).
+# The reference scripts' stable_steps (values N − i) at their own N (sd_zeroscope.py, sd_lavie.py, sd_animatelcm.py).
 PRESETS = {"ZeroScope": (50, (45, 35, 25, 15)), "LaVie": (50, (45, 35, 30, 25, 20, 15)),
            "AnimateLCM": (30, (26, 21, 15, 9))}
 VIDEO_STEPS = ("ddim", "lcm")

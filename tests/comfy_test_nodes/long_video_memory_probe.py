@@ -21,7 +21,7 @@ import torch  # noqa: E402
 from comfy_test_nodes import tiny  # noqa: E402
 from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
 from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender  # noqa: E402
-from vidlift.nodes.node_text2video_zero import add_cross_frame_attention  # noqa: E402
+from vidlift.nodes.model_patches import add_cross_frame_attention  # noqa: E402
 
 
 def sampler(kind, model, window, size, steps):

@@ -11,9 +11,8 @@ from inprocess.helpers import denoise_once, with_run_sized_motion
 from vidlift.nodes.context_guidance import frame_noise
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.frames import WINDOW_KEY
+from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift
 from vidlift.nodes.node_context_guided import ContextGuidedInterpolation, ContextGuidedSampler
-from vidlift.nodes.node_temporal_shift import add_temporal_shift
-from vidlift.nodes.node_text2video_zero import add_cross_frame_attention
 from vidlift.nodes.schedule import ddim_sigmas
 from tolerance import fp32_close
 

@@ -2,8 +2,11 @@
 import pytest
 import torch
 
+import comfy.samplers
 from inprocess.helpers import denoise_once, force_cond_uncond_split
+from tensor.test_window_anchor import CoreWindow, frame_seen, options, rows
 from vidlift.nodes.cross_frame_attention import CrossFrameAttentionPatch
+from vidlift.nodes.model_patches import add_cross_frame_attention, cross_frame_patches
 from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher
 from tolerance import fp32_close
 
@@ -88,3 +91,42 @@ def test_input_model_is_not_changed_and_patches_compose(unet, conds, video):
     assert patches[0] is other_pack_patch and isinstance(patches[1], CrossFrameAttentionPatch) and calls
     after, _, _ = denoise_once(unet, video, SIGMA, *conds)
     assert torch.equal(before, after)
+
+
+def run_options(model, conds, inside=None):
+    """The transformer_options a real sampling run of `model` gives its model calls (CFGGuider, as KSampler);
+    inside(): code run within that run, before it ends."""
+    seen = {}
+
+    def sampler(model_k, x, sigmas, extra_args=None, callback=None, disable=None):
+        seen["options"] = extra_args["model_options"]["transformer_options"]
+        seen["inside"] = inside(seen["options"]) if inside else None
+        return x
+
+    guider = comfy.samplers.CFGGuider(model)
+    guider.set_conds(*conds)
+    zeros = torch.zeros(2, 4, 8, 8)
+    guider.sample(zeros, zeros, comfy.samplers.KSAMPLER(sampler), torch.tensor([SIGMA, 0.0]), seed=0, disable_pbar=True)
+    return seen
+
+
+def test_clones_keep_separate_anchors(unet, conds):
+    """Clones of one patched model (ComfyUI 0.33 shares the patch object between them), one's run nested in the
+    other's: the inner clone sees no anchor of the outer one, and its end does not clear the outer's anchor."""
+    base = add_cross_frame_attention(unet)
+    a, b = base.clone(), base.clone()
+    patch_a, patch_b = cross_frame_patches(a)[0], cross_frame_patches(b)[0]
+    first, later = rows([0, 1]), rows([2, 3])
+
+    def attend(patch, h, opts, ids):
+        return patch(h, h, h, {**options(), **opts, "context_window": CoreWindow(ids)})[1]
+
+    def outer(opts):
+        attend(patch_a, first, opts, [0, 1])                                 # a's run keeps frame 0's states
+        inner = run_options(b, conds, lambda o: attend(patch_b, later, o, [2, 3]))["inside"]
+        assert frame_seen(inner) == [[2, 2], [2, 2]]                         # b: its own first row, not a's anchor
+        return attend(patch_a, later, opts, [2, 3])
+
+    assert frame_seen(run_options(a, conds, outer)["inside"]) == [[0, 0], [0, 0]]
+    again = run_options(a, conds, lambda o: attend(patch_a, later, o, [2, 3]))["inside"]
+    assert frame_seen(again) == [[2, 2], [2, 2]]                             # a new run starts with no anchor

@@ -5,9 +5,9 @@ import torch
 from comfy_test_nodes.memory_peak import run_probe
 from inprocess.helpers import with_run_sized_motion
 from vidlift.nodes.errors import NodeInputError
+from vidlift.nodes.model_patches import add_cross_frame_attention
 from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler
 from vidlift.nodes import reuse_diffuse
-from vidlift.nodes.node_text2video_zero import add_cross_frame_attention
 
 
 def extend(model, conds, clips=2, frames=6, overlap=3, steps=10, guidance=0.4, direction="reverse (reference)",

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from inprocess.helpers import denoise_once, force_cond_uncond_split
+from vidlift.nodes.model_patches import add_cross_frame_attention
 from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
-from vidlift.nodes.node_text2video_zero import add_cross_frame_attention
 from tolerance import fp32_close
 
 SIGMA = 3.0
@@ -83,7 +83,7 @@ FRACTION = 0.11       # 3 of 32 / 7 of 64 channels: portions straddle GroupNorm 
 
 
 def tsm_zero(x, frames, fraction=FRACTION):
-    """TSM's TemporalShift.shift (ALGORITHMS §1(a)) written out again: zero boundary, fold = C·fraction."""
+    """TSM's TemporalShift.shift (TSM, Lin et al. 2019) written out again: zero boundary, fold = C·fraction."""
     v = x.view(-1, frames, *x.shape[1:])
     fold, out = int(x.shape[1] * fraction), torch.zeros_like(v)
     out[:, :-1, :fold] = v[:, 1:, :fold]

@@ -15,8 +15,7 @@ from videoelevator_reference import reference_loop
 from vidlift.nodes import video_elevator as ve
 from vidlift.nodes.errors import NodeInputError
 from vidlift.nodes.lpff import lpff_frames_in_batch
-from vidlift.nodes.node_temporal_shift import add_temporal_shift
-from vidlift.nodes.node_text2video_zero import add_cross_frame_attention
+from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift
 from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
 from vidlift.nodes.schedule import alphas_cumprod, vp_to_ve
 from tolerance import fp32_close

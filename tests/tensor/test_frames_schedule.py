@@ -28,7 +28,7 @@ def test_anchor_and_previous_indices():
 def test_leading_timesteps_match_diffusers_ddim():
     assert leading_timesteps(50)[:3] == [981, 961, 941] and leading_timesteps(50)[-1] == 1
     assert leading_timesteps(50)[5] == 881 and len(leading_timesteps(50)) == 50
-    assert leading_timesteps(30)[:2] == [958, 925]  # ALGORITHMS §5(c)4: T2I DDIM-30 is 958, 925, …
+    assert leading_timesteps(30)[:2] == [958, 925]  # VideoElevator's AnimateLCM script: T2I DDIM-30 is 958, 925, …
 
 
 def test_ddim_sigmas_and_timestep_roundtrip():

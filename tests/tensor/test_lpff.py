@@ -70,3 +70,13 @@ def test_videos_in_one_batch_are_filtered_separately():
     assert torch.allclose(both[:8], lpff_frames_in_batch(a, 8), atol=1e-6)
     assert torch.allclose(both[8:], lpff_frames_in_batch(b, 8), atol=1e-6)
     assert not torch.allclose(lpff_frames_in_batch(torch.cat([a, b]), 16)[:8], both[:8], atol=1e-3)
+
+
+@pytest.mark.parametrize("shape", ["gaussian", "box"])
+def test_every_caller_gets_its_own_filter(shape):
+    """The filter is cached per shape: a caller that changes its tensor in place changes nobody else's."""
+    first = low_pass_filter(6, 8, 8, shape)
+    expected = first.clone()
+    first.mul_(0.0).add_(7.0)
+    again = low_pass_filter(6, 8, 8, shape)
+    assert again is not first and torch.equal(again, expected)

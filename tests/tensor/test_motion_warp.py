@@ -11,7 +11,7 @@ def column_ramp(size):
 
 @pytest.mark.parametrize("size,expected", [(64, [0, 1, 3, 4, 6, 7, 9, 10]), (96, [0, 2, 4, 7, 9, 11, 13, 16])])
 def test_offsets_equal_the_reference_table(size, expected):
-    """ALGORITHMS §4(c): latent-pixel shifts at λ = 12 for frames 0..7 (out(x) = in(x + d_k))."""
+    """Text2Video-Zero §3.3.1 as diffusers' warp_single_latent: latent-pixel shifts at λ = 12 for frames 0..7 (out(x) = in(x + d_k))."""
     out = warp_latents(column_ramp(size), motion_offsets(range(8), 12, 12))
     assert (out[:, 0, size // 3, size // 3] - size // 3).tolist() == expected
 

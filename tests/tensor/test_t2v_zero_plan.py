@@ -14,7 +14,7 @@ def test_chunks_follow_the_reference_loop():
 
 
 def test_model_call_count():
-    assert model_calls(50, 44, 47, 8, 8) == 5 + 48          # 53 evaluations of frame 1 (ALGORITHMS §4(c))
+    assert model_calls(50, 44, 47, 8, 8) == 5 + 48          # 53 evaluations of frame 1 (diffusers' TextToVideoZeroPipeline)
     assert model_calls(50, 44, 47, 20, 8) == 5 + 3 * 48
 
 

@@ -5,7 +5,7 @@ from vidlift.nodes.temporal_shift import temporal_shift
 
 
 def tsm_reference(x, n_segment, fold_div=8):
-    """mit-han-lab/temporal-shift-module ops/temporal_shift.py TemporalShift.shift (ALGORITHMS §1(a))."""
+    """mit-han-lab/temporal-shift-module ops/temporal_shift.py TemporalShift.shift (TSM, Lin et al. 2019, as Latent-Shift uses it)."""
     nt, c, h, w = x.size()
     x = x.view(nt // n_segment, n_segment, c, h, w)
     fold = c // fold_div
