@@ -34,11 +34,16 @@ class Coefficients:
 
 
 def coefficients(ms) -> Coefficients:
-    """The coefficients of a `model_sampling`-like object (noise_scaling and calculate_input)."""
+    """The coefficients of a `model_sampling`-like object (noise_scaling and calculate_input). One in
+    ComfyUI's EPS/V form (a = 1, b = σ, c_in = 1/√(1 + σ²), probed) gets `VE`, schedule.py's arithmetic."""
     one, zero = (lambda: torch.ones((), dtype=torch.float64)), (lambda: torch.zeros((), dtype=torch.float64))
-    return Coefficients(a=lambda s: float(ms.noise_scaling(_f64(s), zero(), one())),
-                        b=lambda s: float(ms.noise_scaling(_f64(s), one(), zero())),
-                        c_in=lambda s: float(ms.calculate_input(_f64(s), one())))
+    co = Coefficients(a=lambda s: float(ms.noise_scaling(_f64(s), zero(), one())),
+                      b=lambda s: float(ms.noise_scaling(_f64(s), one(), zero())),
+                      c_in=lambda s: float(ms.calculate_input(_f64(s), one())))
+    probe = (0.25, 3.0)
+    if all(co.a(s) == 1.0 and co.b(s) == s and math.isclose(co.c_in(s), _ve_c_in(s), rel_tol=1e-12) for s in probe):
+        return VE
+    return co
 
 
 def _ve_c_in(s: float) -> float:
