@@ -32,7 +32,7 @@ import torch
 from tqdm.auto import tqdm, trange
 
 from .frames import WINDOW_KEY
-from .schedule import ddim_step
+from . import sampling_math as sm
 
 
 class Window(NamedTuple):
@@ -126,12 +126,13 @@ def in_window(extra_args: dict, frames) -> dict:
 
 @torch.no_grad()
 def sample_context_guided(model, x, sigmas, extra_args=None, callback=None, disable=None, plan=(), video=None,
-                          noise=None, guidance=1.0):
+                          noise=None, guidance=1.0, co=sm.VE):
     """Windows of `plan` in order, DDIM with context frames held (replacement) and context guidance.
 
     video: [F, C, h, w] on the CPU, scaled latent units, given frames filled in; the generated frames
     are written into it as windows finish (in place: the long video exists once) and it is returned.
     noise(frames) gives the N(0, I) noise of those global frame ids ([n, C, h, w], e.g. frame_noise).
+    co: the model's sampling coefficients (sampling_math; default ComfyUI's EPS/V form x = x₀ + σ·ε).
     """
     extra_args = {} if extra_args is None else extra_args
     steps, done = len(sigmas) - 1, 0
@@ -140,11 +141,11 @@ def sample_context_guided(model, x, sigmas, extra_args=None, callback=None, disa
         new = ~held
         eps, known = noise(w.frames).to(x), video[ids].to(x)
         hold = held.view(-1, *[1] * (x.ndim - 1))
-        z = eps * sigmas[0]                                     # x = x₀ + σ·ε from a zero latent, as ComfyUI
+        z = co.b(sigmas[0]) * eps                               # x = a·x₀ + b·ε from a zero latent, as ComfyUI
         full, alone = in_window(extra_args, w.frames), in_window(extra_args, w.new)
         guided = guidance != 1.0 and bool(held.any())
         for i in trange(steps, disable=disable, leave=False):
-            z = torch.where(hold, known + eps * sigmas[i], z)  # the context, noised to the current level
+            z = torch.where(hold, sm.noised(co, known, eps, sigmas[i]), z)  # the context, noised to this level
             denoised = model(z, sigmas[i] * z.new_ones([z.shape[0]]), **full)
             if guided:
                 zn = z[new]
@@ -153,6 +154,6 @@ def sample_context_guided(model, x, sigmas, extra_args=None, callback=None, disa
             if callback is not None:
                 callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": denoised})
             done += 1
-            z = ddim_step(z, denoised, sigmas[i], sigmas[i + 1])
+            z = sm.ddim_step(co, z, denoised, sigmas[i], sigmas[i + 1])
         video[ids[new.cpu()]] = z[new].to(video)
     return video

@@ -10,6 +10,7 @@ from .context_guidance import (frame_noise, interpolated_frames, interpolation_p
                                sample_context_guided)
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .model_patches import cross_frame_patches
+from .sampling_math import coefficients
 from .schedule import ddim_sigmas
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"
@@ -89,7 +90,7 @@ def run(model, positive, negative, cfg, steps, seed, frames, given, at, plan, gu
     video = torch.zeros((frames, *given.shape[1:]))        # the long video: on the CPU, once
     video[at] = lf.process_in(given.float())
     options = dict(plan=plan, video=video, noise=lambda ids: frame_noise(seed, ids, given.shape[1:]),
-                   guidance=guidance)
+                   guidance=guidance, co=coefficients(model.get_model_object("model_sampling")))
     shape = (max(len(w.frames) for w in plan), *video.shape[1:])   # what the model holds: a window, not the video
     # the windows (and the guidance pass) differ in frames, so each model call is a run of its own: AnimateDiff
     # motion modules take their frame count from the run (comfy_glue.PerCallModel)

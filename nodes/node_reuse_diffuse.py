@@ -9,6 +9,7 @@ from comfy_api.latest import io
 from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .reuse_diffuse import DEFAULTS, clip_noise, output_frames, sample_reuse_diffuse
+from .sampling_math import coefficients
 from .schedule import ddim_sigmas
 
 NODE, SAMPLER = "Reuse-Diffuse Extender", "Reuse-Diffuse Sampler"
@@ -82,7 +83,8 @@ def sample_clips(node, model, positive, negative, x, seed, steps, cfg, clips, pr
         check(problem is None, node, "previous", problem or "")
     last = []
     options = dict(clip_frames=frames, clips=clips, noise=lambda k: clip_noise(seed, k, (frames, *shape)),
-                   previous=previous, report=last.append, **settings)
+                   previous=previous, report=last.append, co=coefficients(model.get_model_object("model_sampling")),
+                   **settings)
     out = run_sampler(model, positive, negative, cfg, (frames, *shape), sample_reuse_diffuse, options, sigmas,
                       clips * steps, seed)
     assert out.shape[0] == output_frames(clips, frames, overlap, settings.get("keep_overlap", True),

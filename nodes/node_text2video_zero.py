@@ -10,6 +10,7 @@ from .cross_frame_attention import ANCHORS
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .model_patches import add_cross_frame_attention, has_cross_frame_attention
 from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
+from .sampling_math import coefficients
 from .schedule import ddim_sigmas, ddpm_forward, leading_timesteps
 from .text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
 
@@ -202,6 +203,7 @@ class Text2VideoZeroSampler(io.ComfyNode):
         sigmas = ddim_sigmas(table, steps) if sigmas is None else sigmas.float().cpu()
         options = dict(t0=t0, t1=t1, motion_x=motion_x, motion_y=motion_y, chunk_size=chunk_size,
                        first_frame_noise=seeded_noise(seed, shape, 0), sigma_table=table,
+                       co=coefficients(m.get_model_object("model_sampling")),
                        renoise=lambda n: seeded_noise(seed, shape, n))
         out = run_sampler(m, positive, negative, cfg, (frames, *shape), sample_text2video_zero, options, sigmas,
                           model_calls(steps, t0, t1, frames, chunk_size), seed)

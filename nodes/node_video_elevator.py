@@ -13,6 +13,7 @@ from .comfy_glue import PerCallModel, guider_of, require_image_latent, require_s
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .lpff import SHAPES, lpff_frames_in_batch
 from .model_patches import add_cross_frame_attention, has_cross_frame_attention
+from .sampling_math import coefficients
 from .schedule import ddim_sigmas, leading_timesteps, vp_to_ve
 from .video_elevator import (PRESETS, VIDEO_STEPS, elevate, mixed_noise, model_calls, parse_remaining,
                              preset_remaining, refine_indices, schedule_problem)
@@ -232,6 +233,8 @@ class AlternatingKSampler(io.ComfyNode):
         options = dict(initial=mixed_noise(generator, frames, shape, mixed_noise_alpha), video_sigmas=video_sigmas,
                        sigma_floor=float(table[0]), refine=refine, video_steps=video_steps, lpf=lpf,
                        pnp=inversion == INVERSIONS[0], video_step=video_sampler,
+                       image_co=coefficients(image_model.get_model_object("model_sampling")),
+                       video_co=coefficients(video_model.get_model_object("model_sampling")),
                        noise=lambda: torch.randn((frames, *shape), generator=generator),
                        step_noise=lambda: torch.randn((frames, *shape), generator=step_generator))
         guider = ElevatorGuider(image_model, video_model, (image_positive, image_negative),

@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm, trange
 
 from .context_guidance import frame_noise
-from .schedule import ddim_step, vp_to_ve
+from . import sampling_math as sm
 
 DEFAULTS = dict(clip_frames=8, overlap=4, recycle=4.0, guidance=0.4, steps=50, cfg=10.0)
 
@@ -79,10 +79,11 @@ def output_frames(clips: int, frames: int, overlap: int, keep_overlap: bool, con
 @torch.no_grad()
 def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disable=None, clip_frames=8, clips=2,
                          overlap=4, recycle=4.0, guidance=0.4, forward=False, keep_overlap=True, noise=None,
-                         previous=None, report=None):
+                         previous=None, report=None, co=sm.VE):
     """VidRD, FNR + PNS + DSG (official pipeline). noise(k) gives clip k's N(0, I) draw [N, C, h, w].
     With `previous` (a ReuseClip) every clip continues it, else the run starts with a clip 0 of its own;
-    `report` receives the last clip as a ReuseClip (a KSAMPLER function must return the tensor)."""
+    `report` receives the last clip as a ReuseClip (a KSAMPLER function must return the tensor).
+    co: the model's sampling coefficients (sampling_math; default ComfyUI's EPS/V form)."""
     extra_args = {} if extra_args is None else extra_args
     steps, n = len(sigmas) - 1, clip_frames
     stages = staged_guidance_steps(overlap, steps, guidance)
@@ -97,7 +98,7 @@ def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disab
     for k in tqdm(range(first, first + clips), disable=disable or clips < 2, desc="clips"):   # console bars
         draw = noise(k).to(x) if noise is not None else torch.randn_like(x[:n])
         init = draw if init is None else reuse_noise(init, source, overlap, recycle, draw)
-        z = vp_to_ve(init, sigmas[0])
+        z = sm.from_vp(co, init, sigmas[0])
         new_history = []
         for i in trange(steps, disable=disable, leave=False):
             if history is not None:                                   # DSG, the frame nearest the join longest
@@ -109,7 +110,7 @@ def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disab
             if callback is not None:
                 callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": denoised})
             done += 1
-            z = ddim_step(z, denoised, sigmas[i], sigmas[i + 1])
+            z = sm.ddim_step(co, z, denoised, sigmas[i], sigmas[i + 1])
         history = new_history
         part = z if keep_overlap or k == 0 else z[overlap:]
         video[filled:filled + part.shape[0]] = part.to(video)

@@ -3,11 +3,16 @@
 ComfyUI samples discrete DDPM models in the variance-exploding form x = x₀ + σ·ε (scaled latent
 units), with σ_t = √((1 − ᾱ_t)/ᾱ_t). The papers write the variance-preserving form
 z_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, so z_t = x/√(1 + σ_t²). Every function here takes the model's
-table of σ_t (`model_sampling.sigmas`, index t = 0..999) and works on plain tensors.
+table of σ_t (`model_sampling.sigmas`, index t = 0..999) and works on plain tensors. The SD-schedule
+specifics live here (leading DDIM timesteps, the ᾱ-table forward with the T2V-Zero reference's
+off-by-one); the step, inversion and read-at maps are sampling_math's on the EPS form (any model type
+goes through sampling_math with its own coefficients).
 """
 from __future__ import annotations
 
 import torch
+
+from . import sampling_math as sm
 
 
 def alphas_cumprod(sigma_table: torch.Tensor) -> torch.Tensor:
@@ -47,8 +52,8 @@ def ve_to_vp(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def vp_to_ve(z: torch.Tensor, sigma: float) -> torch.Tensor:
-    """x = z·√(1 + σ²)."""
-    return z * (1.0 + float(sigma) ** 2) ** 0.5
+    """x = z·√(1 + σ²) (sampling_math.from_vp on the EPS form)."""
+    return sm.from_vp(sm.VE, z, sigma)
 
 
 def ddpm_forward(x: torch.Tensor, sigma_table: torch.Tensor, t_from: int, t_to: int, noise: torch.Tensor,
@@ -72,13 +77,14 @@ def ddpm_forward(x: torch.Tensor, sigma_table: torch.Tensor, t_from: int, t_to: 
 
 
 def ddim_step(x: torch.Tensor, denoised: torch.Tensor, sigma: float, sigma_next: float) -> torch.Tensor:
-    """DDIM (η = 0): x' = x̂₀ + σ'·ε̂ with ε̂ = (x − x̂₀)/σ; ascending σ gives DDIM inversion."""
-    return denoised + (x - denoised) * (float(sigma_next) / float(sigma))
+    """DDIM (η = 0): x' = x̂₀ + σ'·ε̂ with ε̂ = (x − x̂₀)/σ; ascending σ gives DDIM inversion.
+    sampling_math.ddim_step on the EPS form (any model type: pass its coefficients there)."""
+    return sm.ddim_step(sm.VE, x, denoised, sigma, sigma_next)
 
 
 def read_at(x: torch.Tensor, sigma: float, sigma_new: float) -> torch.Tensor:
     """The same sample z = x/√(1 + σ²), given to a model as if it sat at σ_new: x·√(1 + σ_new²)/√(1 + σ²)."""
-    return x * ((1.0 + float(sigma_new) ** 2) / (1.0 + float(sigma) ** 2)) ** 0.5
+    return sm.read_at(sm.VE, x, sigma, sigma_new)
 
 
 def ddim_invert(x: torch.Tensor, eps: torch.Tensor, sigma: float, sigma_next: float) -> torch.Tensor:
@@ -88,4 +94,4 @@ def ddim_invert(x: torch.Tensor, eps: torch.Tensor, sigma: float, sigma_next: fl
     (the U-Net at t′ on `read_at(x, σ, σ′)`). Then x̂₀ = x − σ·ε̂ and x′ = x̂₀ + σ′·ε̂, i.e. in the VP
     form z′ = √ᾱ′·(z − √(1 − ᾱ)·ε̂)/√ᾱ + √(1 − ᾱ′)·ε̂.
     """
-    return x + (float(sigma_next) - float(sigma)) * eps
+    return sm.ddim_invert(sm.VE, x, eps, sigma, sigma_next)

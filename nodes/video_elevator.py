@@ -11,7 +11,7 @@ the inversion trajectory, x_{i+1} += x^inv_{i+1} − DDIM(x^inv_i, x̂₀⁺(x^i
 CFG), while the trajectory lasts. The two models meet only through clean latents x̂₀ (the paper's
 "uniform projection to noise-free latents"), so each keeps its own noise schedule.
 
-Written in ComfyUI's parameterisation x = x₀ + σ·ε (schedule.py). The models are k-diffusion
+Written on x = a(σ)·x₀ + b(σ)·ε (sampling_math.py; EPS/V: x = x₀ + σ·ε). The models are k-diffusion
 denoisers returning x̂₀: image(x, σ, guidance), guidance "cfg", "positive" or "negative", on the T2I
 σ; video(x, σ) on the T2V model's σ at the same timesteps.
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import torch
 
-from .schedule import ddim_invert, ddim_step, read_at, vp_to_ve
+from . import sampling_math as sm
 
 # The reference scripts' stable_steps (values N − i) at their own N (sd_zeroscope.py, sd_lavie.py, sd_animatelcm.py).
 PRESETS = {"ZeroScope": (50, (45, 35, 25, 15)), "LaVie": (50, (45, 35, 30, 25, 20, 15)),
@@ -105,29 +105,30 @@ def mixed_noise(generator: torch.Generator, frames: int, shape, alpha: float) ->
     return (alpha * base + res) / (1 + alpha ** 2) ** 0.5
 
 
-def invert(image, x0: torch.Tensor, sigmas_up, report=None) -> list[torch.Tensor]:
+def invert(image, x0: torch.Tensor, sigmas_up, report=None, co=sm.VE) -> list[torch.Tensor]:
     """DDIM inversion of a clean latent by the T2I model with the negative prompt, no CFG (§5(c)1).
 
     sigmas_up = [σ(t = 0), σ_{N−1}, …, σ_{i+1}]: x̂₀ is read as the sample at ᾱ_0 (the reference's
     `initial_alpha_cumprod`); each step evaluates the model at its target level. Returns the
     trajectory, VE states at σ_{N−1} … σ_{i+1} (the last is where sampling resumes)."""
-    x, path = vp_to_ve(x0, sigmas_up[0]), []
+    x, path = sm.from_vp(co, x0, sigmas_up[0]), []
     for s, s_next in zip(sigmas_up[:-1], sigmas_up[1:]):
-        x_in = read_at(x, s, s_next)
+        x_in = sm.read_at(co, x, s, s_next)
         denoised = image(x_in, s_next, "negative")
         if report is not None:
             report(x_in, denoised, s_next)
-        x = ddim_invert(x, (x_in - denoised) / s_next, s, s_next)
+        x = sm.ddim_invert(co, x, sm.eps_from_x0(co, x_in, denoised, s_next), s, s_next)
         path.append(x)
     return path
 
 
 @torch.no_grad()
 def elevate(image, video, x, sigmas, video_sigmas, sigma_floor, refine, video_steps=8, noise=None, lpf=None,
-            pnp=True, video_step="ddim", step_noise=None, callback=None):
+            pnp=True, video_step="ddim", step_noise=None, callback=None, image_co=sm.VE, video_co=sm.VE):
     """The VideoElevator loop (module docstring). x: the VE state at sigmas[0]; sigmas: the T2I DDIM σ
     at t_0 … t_{N−1} then 0; video_sigmas: the T2V σ at t_0 … t_{N−1}; sigma_floor: the T2I σ at t = 0;
-    refine: step indices i; noise(): the SDEdit ε like x; step_noise(): the LCM steps' ε; lpf(x̂₀): LPFF or None."""
+    refine: step indices i; noise(): the SDEdit ε like x; step_noise(): the LCM steps' ε; lpf(x̂₀): LPFF or None;
+    image_co/video_co: each model's sampling coefficients (sampling_math; default the EPS/V form)."""
     steps, refine, done = len(sigmas) - 1, sorted(set(refine)), 0
     if refine and (refine[0] < 0 or refine[-1] + video_steps > steps):
         raise ValueError(f"refining steps {refine} with K = {video_steps} need 0 ≤ i and i + K ≤ N = {steps}.")
@@ -144,22 +145,22 @@ def elevate(image, video, x, sigmas, video_sigmas, sigma_floor, refine, video_st
     path = []                                   # inversion trajectory; path[-1] is at the current level
     for i in range(steps):
         x0 = report(x, image(x, sigmas[i], "cfg"), sigmas[i])          # spatial quality elevating
-        x_next = ddim_step(x, x0, sigmas[i], sigmas[i + 1])
+        x_next = sm.ddim_step(image_co, x, x0, sigmas[i], sigmas[i + 1])
         if i in refine:                                                 # temporal motion refining
             if lpf is not None and i != refine[-1]:
                 x0 = lpf(x0)
             vs = video_sigmas
-            v = x0 + vs[i] * noise().to(x0)                             # T2V-based SDEdit at t_i, ᾱ^V
+            v = sm.noised(video_co, x0, noise().to(x0), vs[i])          # T2V-based SDEdit at t_i, ᾱ^V
             for j in range(i, i + video_steps):
                 v0 = report(v, video(v, vs[j]), vs[j])
                 if j + 1 < i + video_steps:
-                    v = (ddim_step(v, v0, vs[j], vs[j + 1]) if video_step == "ddim"
-                         else v0 + vs[j + 1] * step_noise().to(v0))                 # LCM: x̂₀ + fresh noise
-            path = invert(image, v0, [sigma_floor] + [sigmas[k] for k in range(steps - 1, i, -1)], report)
+                    v = (sm.ddim_step(video_co, v, v0, vs[j], vs[j + 1]) if video_step == "ddim"
+                         else sm.noised(video_co, v0, step_noise().to(v0), vs[j + 1]))  # LCM: x̂₀ + fresh noise
+            path = invert(image, v0, [sigma_floor] + [sigmas[k] for k in range(steps - 1, i, -1)], report, image_co)
             x_next = path[-1] if path else v0
         elif pnp and len(path) > 1:                                     # PnP inversion correction
             x_inv = path.pop()
             x0_inv = report(x_inv, image(x_inv, sigmas[i], "positive"), sigmas[i])
-            x_next = x_next + path[-1] - ddim_step(x_inv, x0_inv, sigmas[i], sigmas[i + 1])
+            x_next = x_next + path[-1] - sm.ddim_step(image_co, x_inv, x0_inv, sigmas[i], sigmas[i + 1])
         x = x_next
     return x
