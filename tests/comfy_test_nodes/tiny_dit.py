@@ -36,3 +36,8 @@ def flux(seed: int = 3, dtype=torch.float32):
 def qwen_image(seed: int = 5, dtype=torch.float32):
     import comfy.supported_models
     return _patcher(comfy.supported_models.QwenImage(copy.deepcopy(TINY_QWEN)), dtype, seed)
+
+
+def flux_class():
+    from comfy.ldm.flux.model import Flux
+    return Flux
