@@ -161,3 +161,39 @@ def test_missing_hook_is_reported(family):
     assert "needs a ComfyUI with the" in problem and "attn1_patch hook" in problem
     with pytest.raises(ValueError, match="TestNode: cross-frame attention on .*attn1_patch hook"):
         adapter.install_cross_frame(model, node="TestNode")
+
+
+def test_first_previous_keys_rotate_at_image_positions_in_comfy_attention():
+    """ComfyUI's Flux attention with our extended `pe` equals rotating each key at its own image position.
+
+    The rope of a ComfyUI without the attn1_patch hook does not take a key-side `pe` longer than q."""
+    need(FAMILIES["flux"][0](), "cross-frame attention")
+    from comfy.ldm.flux.layers import EmbedND
+    from comfy.ldm.flux.math import apply_rope1, attention
+    from vidlift.nodes.dit_cross_frame import cross_frame_kv
+    txt, img, heads, dim = 3, 4, 2, 8
+    g = torch.Generator().manual_seed(7)
+    q, k, v = (torch.randn(3, heads, txt + img, dim, generator=g) for _ in range(3))
+    pe = EmbedND(dim=dim, theta=10000, axes_dim=[2, 2, 4])(torch.randint(0, 9, (1, txt + img, 3), generator=g).float())
+    k2, v2, pe2 = cross_frame_kv(k, v, pe, txt, txt + img, chunks=1, anchor="first+previous")
+    out = attention(q, k2, v2, pe=pe2)
+    for row, prev in enumerate((0, 0, 1)):
+        keys = torch.cat([apply_rope1(k[row:row + 1, :, :txt], pe[:, :, :txt]),
+                          apply_rope1(k[0:1, :, txt:], pe[:, :, txt:]),
+                          apply_rope1(k[prev:prev + 1, :, txt:], pe[:, :, txt:])], dim=2)
+        values = torch.cat([v[row:row + 1, :, :txt], v[0:1, :, txt:], v[prev:prev + 1, :, txt:]], dim=2)
+        ref = torch.nn.functional.scaled_dot_product_attention(apply_rope1(q[row:row + 1], pe), keys, values)
+        ref = ref.transpose(1, 2).reshape(1, txt + img, heads * dim)
+        assert (out[row:row + 1] - ref).abs().max() <= tol(ref)
+
+
+def test_unet_adapter_delegates_to_the_unet_patch():
+    from comfy_test_nodes import tiny
+    from vidlift.nodes.cross_frame_attention import CrossFrameAttentionPatch
+    unet = tiny.unet_model()
+    adapter = adapter_for(unet)
+    assert adapter.name == "U-Net" and adapter.frames == "batch"
+    m = adapter.install_cross_frame(unet, "first")
+    patches = m.model_options["transformer_options"]["patches"]["attn1_patch"]
+    assert any(isinstance(p, CrossFrameAttentionPatch) for p in patches)
+    assert "patches" not in unet.model_options["transformer_options"]
