@@ -20,7 +20,7 @@ def comfy_class(path: str):
     module, name = path.split(":")
     try:
         return getattr(importlib.import_module(module), name, None)
-    except Exception:
+    except ImportError:                 # this ComfyUI has no such module
         return None
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from comfy_test_nodes import tiny_dit
 from vidlift.nodes.dit_temporal_shift import DiTShiftBlockPatch
 from vidlift.nodes.model_families import adapter_for

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from vidlift.nodes.dit_cross_frame import DiTCrossFramePatch, cross_frame_kv, image_token_range
+from vidlift.nodes.dit_cross_frame import (
+    DiTCrossFramePatch,
+    cross_frame_kv,
+    image_token_range,
+)
 
 TXT, IMG, REF = 2, 4, 3
 
