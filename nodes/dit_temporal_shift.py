@@ -1,0 +1,53 @@
+"""Latent-Shift's temporal shift (An et al. 2023) on DiT image tokens.
+
+The U-Net version shifts ResBlock channels (temporal_shift.py). A DiT block instead gets its
+image tokens shifted along the hidden dimension (the same TSM operator, frames on the batch per
+conditioning chunk) and keeps its residual stream unshifted, as the paper's residual shift does:
+    out = x + (block(shift(x)) − shift(x))      on the image tokens;
+text and reference tokens take the block's output unchanged. One frame is the identity: the
+block runs as if unpatched.
+"""
+from __future__ import annotations
+
+import torch
+
+from .dit_cross_frame import image_token_range
+from .frames import chunk_count
+from .temporal_shift import temporal_shift
+
+
+def shift_tokens(x: torch.Tensor, start: int, end: int, frames: int, fraction: float = 0.125,
+                 boundary: str = "zero", strength: float = 1.0) -> torch.Tensor:
+    """x: [chunks·frames, L, C]; tokens [start, end) shifted along C between neighbouring frames."""
+    img = temporal_shift(x[:, start:end].transpose(1, 2), frames, fraction, boundary, strength)
+    return torch.cat([x[:, :start], img.transpose(1, 2), x[:, end:]], dim=1)
+
+
+class DiTShiftBlockPatch:
+    """`patches_replace["dit"][("double_block"|"single_block", i)]`: (args, {"original_block"}) -> dict."""
+
+    def __init__(self, kind: str, fraction: float = 0.125, boundary: str = "zero", strength: float = 1.0):
+        self.kind, self.fraction, self.boundary, self.strength = kind, float(fraction), boundary, float(strength)
+
+    def image_range(self, x, opts):
+        if self.kind == "single":
+            return image_token_range(opts, x.shape[1])
+        refs = sum(opts.get("reference_image_num_tokens") or [])
+        return 0, x.shape[1] - int(refs)
+
+    def __call__(self, args, extra):
+        block = extra["original_block"]
+        x, opts = args["img"], args.get("transformer_options") or {}
+        chunks = chunk_count(opts)
+        frames = x.shape[0] // chunks if x.shape[0] % chunks == 0 else 1
+        if frames <= 1 or self.strength == 0.0 or int(x.shape[2] * self.fraction) == 0:
+            return block(args)
+        start, end = self.image_range(x, opts)
+        xs = shift_tokens(x, start, end, frames, self.fraction, self.boundary, self.strength)
+        out = block({**args, "img": xs.clone()})         # blocks add their residual in place
+        y = out["img"].clone()
+        y[:, start:end] = x[:, start:end] + (out["img"][:, start:end] - xs[:, start:end])
+        return {**out, "img": y}
+
+    def __deepcopy__(self, memo):
+        return self

@@ -1,0 +1,122 @@
+"""Model-family adapters (issue 16 §1, §3): where a family keeps its frames and how VidLift's
+mechanisms hook into it. Keyed on the class of `model.get_model_object("diffusion_model")`;
+ComfyUI classes are imported lazily and defensively so a ComfyUI lacking one still imports, and
+hooks are feature-detected (the block's compiled code names the patch), never version-compared.
+
+Nodes call `adapter_for(model, node)` and then `adapter.install_cross_frame(...)` /
+`adapter.install_temporal_shift(...)`, which return a patched clone (the input MODEL untouched).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
+from .dit_temporal_shift import DiTShiftBlockPatch
+
+
+def comfy_class(path: str):
+    """'module:Class' from the running ComfyUI, or None when it has no such class."""
+    module, name = path.split(":")
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:                 # this ComfyUI has no such module
+        return None
+
+
+def code_mentions(path: str, attr: str, word: str) -> bool:
+    """Capability probe: does `Class.attr`'s compiled code carry the string constant `word`?"""
+    cls = comfy_class(path)
+    code = getattr(getattr(cls, attr, None), "__code__", None)
+    return code is not None and word in code.co_consts
+
+
+@dataclass(frozen=True)
+class Adapter:
+    name: str
+    classes: tuple[str, ...]          # 'module:Class' of the diffusion model (subclasses match too)
+    frames: str                       # "batch" [F,C,H,W] or "batch5d" [F,C,1,H,W] (Wan-latent image models)
+    latent: dict = field(default_factory=dict)   # channels, spatial multiple (VAE ×8, patch ×2 → 16)
+    hooks: tuple[tuple[str, str, str, str], ...] = ()   # (capability, 'module:Class', attr, constant)
+
+    def matches(self, diffusion_model) -> bool:
+        return any(c is not None and isinstance(diffusion_model, c) for c in map(comfy_class, self.classes))
+
+    def missing(self, capability: str) -> str | None:
+        """None when the running ComfyUI has the hook `capability` needs, else why not."""
+        for cap, path, attr, word in self.hooks:
+            if cap == capability and not code_mentions(path, attr, word):
+                return f"needs a ComfyUI with the {self.name} {word} hook ({path.split(':')[1]}.{attr})"
+        return None
+
+    def require(self, capability: str, node: str):
+        problem = self.missing(capability)
+        if problem:
+            raise ValueError(f"{node}: {capability} on {self.name} {problem}; update ComfyUI")
+
+    def block_counts(self, diffusion_model) -> dict[str, int]:
+        if self.name == "Qwen-Image":
+            return {"double": len(diffusion_model.transformer_blocks)}
+        return {"double": len(diffusion_model.double_blocks), "single": len(diffusion_model.single_blocks)}
+
+    def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=DIT_BLOCKS, node="VidLift"):
+        self.require("cross-frame attention", node)
+        m = model.clone()
+        m.set_model_attn1_patch(DiTCrossFramePatch(anchor, strength, blocks))
+        return m
+
+    def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
+                               node="VidLift"):
+        self.require("temporal shift", node)
+        m = model.clone()
+        counts = self.block_counts(m.get_model_object("diffusion_model"))
+        for kind in blocks:
+            for i in range(counts.get(kind, 0)):
+                m.set_model_patch_replace(DiTShiftBlockPatch(kind, fraction, boundary, strength),
+                                          "dit", f"{kind}_block", i)
+        return m
+
+
+class UNetAdapter(Adapter):
+    """SD1.x/SDXL U-Nets: delegates to today's node code paths unchanged."""
+
+    def missing(self, capability):
+        return None
+
+    def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=("input", "middle", "output"),
+                            node="VidLift"):
+        from .node_text2video_zero import add_cross_frame_attention
+        return add_cross_frame_attention(model, anchor, strength, blocks)
+
+    def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0,
+                               blocks=("input", "middle", "output"), node="VidLift", position="before conv1"):
+        from .node_temporal_shift import add_temporal_shift
+        return add_temporal_shift(model, fraction, position, boundary, strength, blocks)
+
+
+FLUX_LAYERS = "comfy.ldm.flux.layers"
+QWEN = "comfy.ldm.qwen_image.model"
+ADAPTERS = (
+    UNetAdapter("U-Net", ("comfy.ldm.modules.diffusionmodules.openaimodel:UNetModel",), "batch",
+                {"channels": (4,), "multiple": 8}),
+    Adapter("Flux", ("comfy.ldm.flux.model:Flux", "comfy.ldm.chroma.model:Chroma"), "batch",
+            {"channels": (16, 128), "multiple": 16},
+            (("cross-frame attention", f"{FLUX_LAYERS}:DoubleStreamBlock", "forward", "attn1_patch"),
+             ("cross-frame attention", f"{FLUX_LAYERS}:SingleStreamBlock", "forward", "attn1_patch"),
+             ("temporal shift", "comfy.ldm.flux.model:Flux", "forward_orig", "double_block"))),
+    Adapter("Qwen-Image", (f"{QWEN}:QwenImageTransformer2DModel",), "batch5d",
+            {"channels": (16,), "multiple": 16},
+            (("cross-frame attention", f"{QWEN}:Attention", "forward", "attn1_patch"),
+             ("temporal shift", f"{QWEN}:QwenImageTransformer2DModel", "_forward", "double_block"))),
+)
+
+
+def adapter_for(model, node: str = "VidLift") -> Adapter:
+    """The adapter of a ModelPatcher's diffusion model; a clear error for an unknown family."""
+    dm = model.get_model_object("diffusion_model")
+    for adapter in ADAPTERS:
+        if adapter.matches(dm):
+            return adapter
+    names = ", ".join(a.name for a in ADAPTERS)
+    raise ValueError(f"{node}: model family {type(dm).__module__}.{type(dm).__name__} is not supported "
+                     f"(supported: {names})")

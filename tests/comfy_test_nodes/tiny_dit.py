@@ -1,0 +1,43 @@
+"""Tiny random-weight DiTs of the real ComfyUI classes (Flux, Qwen-Image) in a chosen dtype, for tests."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import torch
+
+from comfy_test_nodes.tiny import TINY_DIT, random_state_dict
+
+TINY_QWEN = {"image_model": "qwen_image", "patch_size": 2, "in_channels": 64, "out_channels": 16, "num_layers": 2,
+             "attention_head_dim": 16, "num_attention_heads": 2, "joint_attention_dim": 32,
+             "axes_dims_rope": [4, 6, 6]}
+
+
+def _patcher(cfg, dtype, seed):
+    import comfy.model_management as mm
+    import comfy.model_patcher
+    cfg.set_inference_dtype(dtype, None)
+    base = cfg.get_model({}, "")
+    base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed))
+    base.diffusion_model.to(dtype)
+    return comfy.model_patcher.ModelPatcher(base, load_device=mm.get_torch_device(),
+                                            offload_device=mm.unet_offload_device())
+
+
+def flux(seed: int = 3, dtype=torch.float32):
+    import comfy.supported_models
+    from comfy.ldm.flux.model import FluxParams
+    config = copy.deepcopy(TINY_DIT)
+    if "txt_ids_dims" in {f.name for f in dataclasses.fields(FluxParams)}:
+        config["txt_ids_dims"] = []
+    return _patcher(comfy.supported_models.Flux(config), dtype, seed)
+
+
+def qwen_image(seed: int = 5, dtype=torch.float32):
+    import comfy.supported_models
+    return _patcher(comfy.supported_models.QwenImage(copy.deepcopy(TINY_QWEN)), dtype, seed)
+
+
+def flux_class():
+    from comfy.ldm.flux.model import Flux
+    return Flux

@@ -1,0 +1,198 @@
+"""Model-family adapters on real (tiny, random-weight) ComfyUI DiTs: cross-frame K/V through
+`attn1_patch` and Latent-Shift's temporal shift through `patches_replace["dit"]` (issue 16 §1, §3).
+
+float32 throughout: ComfyUI's rope kernel (comfy_kitchen) refuses float64. Comparisons of the same
+rows computed in differently shaped batches may differ by rounding only: each of the ≈ 12 matmul /
+attention stages of these models sums ≤ 128 float32 products (relative rounding ≤ 128·2⁻²⁴ ≈ 8e-6),
+so 1e-4 × the output's scale bounds their sum; a change asserted to exceed it is more than rounding.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+from comfy_test_nodes import tiny_dit
+from vidlift.nodes.dit_temporal_shift import DiTShiftBlockPatch
+from vidlift.nodes.model_families import adapter_for
+
+ROUNDING = 1e-4
+FAMILIES = {"flux": (tiny_dit.flux, (16, 8, 8)), "qwen": (tiny_dit.qwen_image, (16, 1, 8, 8))}
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def family(request):
+    build, shape = FAMILIES[request.param]
+    return build(), shape
+
+
+def need(model, capability):
+    problem = adapter_for(model).missing(capability)
+    if problem:
+        pytest.skip(f"this ComfyUI: {problem}")
+
+
+def run(m, x, ctx, chunks=1, **kw):
+    opts = dict(m.model_options["transformer_options"])
+    opts["cond_or_uncond"] = list(range(chunks))
+    t = torch.full((x.shape[0],), 0.5)
+    return m.model.apply_model(x, t, c_crossattn=ctx, transformer_options=opts, **kw)
+
+
+def video(shape, frames, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(frames, *shape, generator=g), torch.randn(1, 5, 32, generator=g).expand(frames, -1, -1)
+
+
+def tol(ref):
+    return ROUNDING * ref.abs().max().item()
+
+
+@pytest.mark.parametrize("anchor", ["first", "first+previous"])
+def test_cross_frame_keeps_frame_one_and_changes_the_others(family, anchor):
+    model, shape = family
+    need(model, "cross-frame attention")
+    x, ctx = video(shape, 3)
+    ref = run(model, x, ctx)
+    out = run(adapter_for(model).install_cross_frame(model, anchor), x, ctx)
+    if anchor == "first":                # frame 1's keys are its own: bit-identical
+        assert torch.equal(out[0], ref[0])
+    assert (out[1:] - ref[1:]).abs().amax(dim=tuple(range(1, ref.dim()))).min() > tol(ref)
+
+
+def test_identical_frames_equal_the_unpatched_model(family):
+    model, shape = family
+    need(model, "cross-frame attention")
+    x, ctx = video(shape, 1)
+    x, ctx = x.expand(3, *shape).clone(), ctx.expand(3, -1, -1)
+    ref = run(model, x, ctx)
+    out = run(adapter_for(model).install_cross_frame(model, "first"), x, ctx)
+    assert (out - ref).abs().max() <= tol(ref)
+
+
+def test_cond_and_uncond_never_attend_across_chunks(family):
+    model, shape = family
+    need(model, "cross-frame attention")
+    m = adapter_for(model).install_cross_frame(model, "first+previous")
+    (x1, c1), (x2, c2) = video(shape, 3, seed=1), video(shape, 3, seed=2)
+    both = run(m, torch.cat([x1, x2]), torch.cat([c1, c2]), chunks=2)
+    apart = torch.cat([run(m, x1, c1), run(m, x2, c2)])
+    assert (both - apart).abs().max() <= tol(apart)
+    mixed = run(m, torch.cat([x1, x2]), torch.cat([c1, c2]), chunks=1)   # one chunk of 6: frames do mix
+    assert (mixed[3:] - apart[3:]).abs().max() > tol(apart)
+
+
+def test_text_tokens_keep_their_own_keys_and_values(family):
+    model, shape = family
+    need(model, "cross-frame attention")
+    seen = []
+
+    def probe(q, k, v, pe=None, attn_mask=None, extra_options=None):
+        seen.append((k, v, list(extra_options["img_slice"]), extra_options.get("block_type")))
+        return {}
+
+    m = model.clone()
+    m.set_model_attn1_patch(probe)
+    m = adapter_for(m).install_cross_frame(m, "first")
+    m.set_model_attn1_patch(probe)
+    x, ctx = video(shape, 3)
+    run(m, x, ctx)
+    assert len(seen) % 2 == 0 and seen
+    for (k0, v0, (s, e), _), (k1, v1, _, _) in zip(seen[::2], seen[1::2]):
+        assert torch.equal(k1[:, :, :s], k0[:, :, :s]) and torch.equal(v1[:, :, :s], v0[:, :, :s])
+        assert torch.equal(k1[:, :, s:e], k0[:1, :, s:e].expand_as(k0[:, :, s:e]))
+        assert torch.equal(v1[:, :, s:e], v0[:1, :, s:e].expand_as(v0[:, :, s:e]))
+    if isinstance(model.get_model_object("diffusion_model"), tiny_dit.flux_class()):
+        assert {b for *_, b in seen} == {"double", "single"}
+
+
+def test_temporal_shift_one_frame_is_bit_identical(family):
+    model, shape = family
+    x, ctx = video(shape, 1)
+    m = adapter_for(model).install_temporal_shift(model)
+    assert torch.equal(run(m, x, ctx), run(model, x, ctx))
+    x3, ctx3 = video(shape, 3)
+    ref = run(model, x3, ctx3)
+    assert (run(m, x3, ctx3) - ref).abs().max() > tol(ref)
+
+
+def test_shift_patch_matches_a_hand_computed_case():
+    x = torch.arange(2 * 3 * 8, dtype=torch.float32).view(2, 3, 8)    # 2 frames; token 0 text, 1–2 image
+    opts = {"cond_or_uncond": [0], "img_slice": [1, 3]}
+
+    def block(args):                                                 # adds its residual in place, as Flux does
+        return {"img": args["img"].mul_(2).add_(1)}
+
+    out = DiTShiftBlockPatch("single", fraction=0.125)({"img": x.clone(), "transformer_options": opts},
+                                                       {"original_block": block})["img"]
+    shifted = x.clone()                                              # fold = 8 · 0.125 = 1 channel each way
+    shifted[0, 1:, 0], shifted[1, 1:, 0] = x[1, 1:, 0], 0.0          # channel 0 from the next frame
+    shifted[0, 1:, 1], shifted[1, 1:, 1] = 0.0, x[0, 1:, 1]          # channel 1 from the previous frame
+    expected = 2 * x + 1                                             # text token: the block's own output
+    expected[:, 1:] = x[:, 1:] + (2 * shifted[:, 1:] + 1 - shifted[:, 1:])
+    assert torch.equal(out, expected)
+
+
+def test_unknown_family_is_named():
+    class Fake:
+        def get_model_object(self, name):
+            return torch.nn.Linear(2, 2)
+
+    with pytest.raises(ValueError, match=r"TestNode: model family torch\.nn\.modules\.linear\.Linear .*"
+                                         r"supported: U-Net, Flux, Qwen-Image"):
+        adapter_for(Fake(), "TestNode")
+
+
+def test_input_model_is_not_mutated(family):
+    model, _ = family
+    before = repr(model.model_options)
+    adapter = adapter_for(model)
+    adapter.install_temporal_shift(model)
+    if adapter.missing("cross-frame attention") is None:
+        adapter.install_cross_frame(model)
+    assert repr(model.model_options) == before
+
+
+def test_missing_hook_is_reported(family):
+    model, _ = family
+    adapter = adapter_for(model)
+    problem = adapter.missing("cross-frame attention")
+    if problem is None:
+        pytest.skip("this ComfyUI has the attn1_patch hook")
+    assert "needs a ComfyUI with the" in problem and "attn1_patch hook" in problem
+    with pytest.raises(ValueError, match="TestNode: cross-frame attention on .*attn1_patch hook"):
+        adapter.install_cross_frame(model, node="TestNode")
+
+
+def test_first_previous_keys_rotate_at_image_positions_in_comfy_attention():
+    """ComfyUI's Flux attention with our extended `pe` equals rotating each key at its own image position.
+
+    The rope of a ComfyUI without the attn1_patch hook does not take a key-side `pe` longer than q."""
+    need(FAMILIES["flux"][0](), "cross-frame attention")
+    from comfy.ldm.flux.layers import EmbedND
+    from comfy.ldm.flux.math import apply_rope1, attention
+    from vidlift.nodes.dit_cross_frame import cross_frame_kv
+    txt, img, heads, dim = 3, 4, 2, 8
+    g = torch.Generator().manual_seed(7)
+    q, k, v = (torch.randn(3, heads, txt + img, dim, generator=g) for _ in range(3))
+    pe = EmbedND(dim=dim, theta=10000, axes_dim=[2, 2, 4])(torch.randint(0, 9, (1, txt + img, 3), generator=g).float())
+    k2, v2, pe2 = cross_frame_kv(k, v, pe, txt, txt + img, chunks=1, anchor="first+previous")
+    out = attention(q, k2, v2, pe=pe2)
+    for row, prev in enumerate((0, 0, 1)):
+        keys = torch.cat([apply_rope1(k[row:row + 1, :, :txt], pe[:, :, :txt]),
+                          apply_rope1(k[0:1, :, txt:], pe[:, :, txt:]),
+                          apply_rope1(k[prev:prev + 1, :, txt:], pe[:, :, txt:])], dim=2)
+        values = torch.cat([v[row:row + 1, :, :txt], v[0:1, :, txt:], v[prev:prev + 1, :, txt:]], dim=2)
+        ref = torch.nn.functional.scaled_dot_product_attention(apply_rope1(q[row:row + 1], pe), keys, values)
+        ref = ref.transpose(1, 2).reshape(1, txt + img, heads * dim)
+        assert (out[row:row + 1] - ref).abs().max() <= tol(ref)
+
+
+def test_unet_adapter_delegates_to_the_unet_patch():
+    from comfy_test_nodes import tiny
+    from vidlift.nodes.cross_frame_attention import CrossFrameAttentionPatch
+    unet = tiny.unet_model()
+    adapter = adapter_for(unet)
+    assert adapter.name == "U-Net" and adapter.frames == "batch"
+    m = adapter.install_cross_frame(unet, "first")
+    patches = m.model_options["transformer_options"]["patches"]["attn1_patch"]
+    assert any(isinstance(p, CrossFrameAttentionPatch) for p in patches)
+    assert "patches" not in unet.model_options["transformer_options"]
