@@ -85,12 +85,12 @@ class UNetAdapter(Adapter):
 
     def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=("input", "middle", "output"),
                             node="VidLift"):
-        from .node_text2video_zero import add_cross_frame_attention
+        from .model_patches import add_cross_frame_attention
         return add_cross_frame_attention(model, anchor, strength, blocks)
 
     def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0,
                                blocks=("input", "middle", "output"), node="VidLift", position="before conv1"):
-        from .node_temporal_shift import add_temporal_shift
+        from .model_patches import add_temporal_shift
         return add_temporal_shift(model, fraction, position, boundary, strength, blocks)
 
 

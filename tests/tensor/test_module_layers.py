@@ -6,7 +6,8 @@ Three kinds of module:
   comfy_glue.py (model family and latent checks, progress, running a guider: the few private ComfyUI facts
   the pack needs, kept in one place), model_patches.py (installs our mechanisms on a ModelPatcher, shared
   by the nodes and the trainer), shift_lora_training.py (the Latent-Shift LoRA trainer, built on ComfyUI's
-  weight adapters and guider), video_clips.py (training clips, resized with comfy.utils.common_upscale);
+  weight adapters and guider), video_clips.py (training clips, resized with comfy.utils.common_upscale); model_families.py (one adapter
+  per model family, dispatching on ComfyUI's diffusion-model classes);
 - pure modules, every other file: the papers' math in torch. They import neither ComfyUI
   (comfy, comfy_api, comfy_extras, folder_paths, latent_preview, nodes, server, execution) nor a node module
   nor a glue module, so they run and are tested without a ComfyUI.
@@ -18,7 +19,7 @@ import os
 from test_safety import ROOT
 
 NODES_DIR = os.path.join(ROOT, "nodes")
-GLUE = {"comfy_glue", "model_patches", "shift_lora_training", "video_clips"}
+GLUE = {"comfy_glue", "model_families", "model_patches", "shift_lora_training", "video_clips"}
 COMFY = {"comfy", "comfy_api", "comfy_extras", "folder_paths", "latent_preview", "nodes", "server", "execution"}
 
 
