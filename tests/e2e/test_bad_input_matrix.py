@@ -1,6 +1,9 @@
 """Bad inputs over HTTP, as a table: every row is answered with a validation error (HTTP 400) or an
 `execution_error` that names the node and the parameter and says what would be valid; after every row
 the server still serves and the canary prompt gives bit for bit the outputs of a fresh server.
+One widget out of its own range (below min, above max, NaN, inf, an unknown combo value) is a generated
+row of test_generated_bad_inputs.py; the rows here are what the schema cannot say: rules across inputs
+(t0 < t1 ≤ steps−1, overlap < frames, motion × frames), linked values of the wrong kind, missing files.
 
 A row: Row(base prompt, node class, input overrides, "queue" | "run", words). The first word is the
 parameter as the message names it; the others say what would be valid. An override value that is a
@@ -24,7 +27,6 @@ from workflow_api import ui_to_api
 CFA, WARP, T2VZ = "VidLift_CrossFrameAttention", "VidLift_MotionLatentWarp", "VidLift_Text2VideoZeroSampler"
 SHIFT, LPFF, VIDRD, DECODE = "VidLift_TemporalShift", "VidLift_LPFF", "VidLift_ReuseDiffuseExtender", "VidLift_TemporalVAEDecode"
 VIDRD_CLIP0 = "VidLift_ReuseDiffuseSampler"
-NAN = float("nan")
 
 
 class Src(NamedTuple):
@@ -38,8 +40,8 @@ class Row(NamedTuple):
     base: str
     node: str
     inputs: dict
-    at: str          # "queue": POST /prompt answers 400; "run": an execution_error of `node`; "either" (combos:
-    words: list      # ComfyUI 0.3.75 does not check a V3 combo's options at queue time, the node does)
+    at: str          # "queue": POST /prompt answers 400; "run": an execution_error of `node`
+    words: list
 
 
 DIT = Src("VidLiftTest_TinyDiTLoader", {})
@@ -54,71 +56,30 @@ UNET = "U-Net of the Stable Diffusion family"
 
 ROWS = [
     # Cross-Frame Attention Patcher
-    Row("t2vz", CFA, dict(strength=1.5), "queue", ["strength", "bigger than max of 1.0"]),
-    Row("t2vz", CFA, dict(strength=-0.5), "queue", ["strength", "smaller than min of 0.0"]),
-    Row("t2vz", CFA, dict(strength=NAN), "run", ["strength", "between 0 and 1"]),
-    Row("t2vz", CFA, dict(anchor="last"), "either", ["anchor", "first+previous"]),
     Row("t2vz", CFA, dict(model=DIT), "run", ["model", UNET, "Flux"]),
     # Temporal Shift Patcher
-    Row("canary", SHIFT, dict(shift_fraction=0.75), "queue", ["shift_fraction", "bigger than max of 0.5"]),
-    Row("canary", SHIFT, dict(shift_fraction=-0.1), "queue", ["shift_fraction", "smaller than min of 0.0"]),
-    Row("canary", SHIFT, dict(shift_fraction=NAN), "run", ["shift_fraction", "between 0 and 0.5"]),
-    Row("canary", SHIFT, dict(strength=2.0), "queue", ["strength", "bigger than max of 1.0"]),
-    Row("canary", SHIFT, dict(strength=NAN), "run", ["strength", "between 0 and 1"]),
-    Row("canary", SHIFT, dict(position="after conv2"), "either", ["position", "before conv1"]),
-    Row("canary", SHIFT, dict(boundary="wrap"), "either", ["boundary", "replicate"]),
     Row("canary", SHIFT, dict(model=DIT), "run", ["model", UNET, "Flux"]),
     # Text2Video-Zero Sampler
     Row("t2vz", T2VZ, dict(t0=47, t1=47), "queue", ["t0", "t0 < t1"]),
     Row("t2vz", T2VZ, dict(t0=10, t1=60), "queue", ["t1", "at most steps−1 = 49"]),
-    Row("t2vz", T2VZ, dict(steps=1), "queue", ["steps", "between 2 and 1000"]),
-    Row("t2vz", T2VZ, dict(steps=5000), "queue", ["steps", "between 2 and 1000"]),
-    Row("t2vz", T2VZ, dict(cfg=-1.0), "queue", ["cfg", "smaller than min of 0.0"]),
-    Row("t2vz", T2VZ, dict(cfg=150.0), "queue", ["cfg", "bigger than max of 100.0"]),
-    Row("t2vz", T2VZ, dict(cfg=NAN), "run", ["cfg", "between 0 and 100"]),
-    Row("t2vz", T2VZ, dict(motion_x=600.0), "queue", ["motion_x", "bigger than max of 512.0"]),
     Row("t2vz", T2VZ, dict(motion_x=100.0), "run", ["motion_x/motion_y", "below 512", "|motion| < 73.1"]),
-    Row("t2vz", T2VZ, dict(motion_y=NAN), "run", ["motion_y", "between -512 and 512"]),
-    Row("t2vz", T2VZ, dict(chunk_size=-1), "queue", ["chunk_size", "smaller than min of 0"]),
-    Row("t2vz", T2VZ, dict(seed=-1), "queue", ["seed", "smaller than min of 0"]),
     Row("t2vz", T2VZ, dict(model=DIT), "run", ["model", UNET, "Flux"]),
     Row("t2vz", T2VZ, dict(latent=LATENT_16CH), "run", ["latent", "16 channels", "4-channel"]),
     Row("t2vz", T2VZ, dict(latent=LATENT_5D), "run", ["latent", "5-D", "[frames, channels, height, width]"]),
     Row("t2vz", T2VZ, dict(sigmas=SIGMAS_1_STEP), "run", ["sigmas", "at least 2 steps"]),
     Row("t2vz", T2VZ, dict(sigmas=SIGMAS_3_STEPS), "run", ["t1", "3-step schedule", "at most steps−1 = 2"]),
     # Motion-Latent Warp (the three-phase chain of stock samplers)
-    Row("chain", WARP, dict(frames=0), "queue", ["frames", "smaller than min of 1"]),
     Row("chain", WARP, dict(t0=50, t1=48), "queue", ["t0", "t0 < t1"]),
-    Row("chain", WARP, dict(steps=1), "queue", ["steps", "between 2 and 1000"]),
-    Row("chain", WARP, dict(motion_y=-600.0), "queue", ["motion_y", "smaller than min of -512.0"]),
     Row("chain", WARP, dict(motion_x=100.0), "run", ["motion_x/motion_y", "below 512"]),
-    Row("chain", WARP, dict(motion_x=NAN), "run", ["motion_x", "between -512 and 512"]),
-    Row("chain", WARP, dict(steps=2000, t0=44, t1=47), "queue", ["steps", "between 2 and 1000"]),
     Row("chain", WARP, dict(model=DIT), "run", ["model", UNET]),
     Row("chain", WARP, dict(first_frame_at_T0=LATENT_16CH), "run", ["first_frame_at_T0", "16 channels", "4-channel"]),
     Row("chain", WARP, dict(first_frame_at_T=LATENT_5D), "run", ["first_frame_at_T", "5-D"]),
     Row("chain", WARP, dict(first_frame_at_T=LATENT_32PX), "run", ["first_frame_at_T0", "has shape [4, 8, 8]",
                                                                    "first_frame_at_T has [4, 4, 4]"]),
     # LPFF Filter
-    Row("canary", LPFF, dict(d_s=-1.0), "queue", ["d_s", "smaller than min of 0.0"]),
-    Row("canary", LPFF, dict(d_t=5.0), "queue", ["d_t", "bigger than max of 4.0"]),
-    Row("canary", LPFF, dict(d_t=NAN), "run", ["d_t", "between 0 and 4"]),
-    Row("canary", LPFF, dict(order=0), "queue", ["order", "smaller than min of 1"]),
-    Row("canary", LPFF, dict(filter="sinc"), "either", ["filter", "gaussian"]),
-    Row("canary", LPFF, dict(mode="spatial only"), "either", ["mode", "temporal only"]),
     Row("canary", LPFF, dict(frames_per_video=3), "run", ["frames_per_video", f"use a divisor of {FRAMES} or 0"]),
-    Row("canary", LPFF, dict(frames_per_video=-1), "queue", ["frames_per_video", "smaller than min of 0"]),
     # Reuse-Diffuse Extender
     Row("extend", VIDRD, dict(overlap=8), "run", ["overlap", "smaller than the clip's 8 frames"]),
-    Row("extend", VIDRD, dict(overlap=0), "queue", ["overlap", "between 1 and 1023"]),
-    Row("extend", VIDRD, dict(staged_guidance=1.5), "queue", ["staged_guidance", "between 0 and 1"]),
-    Row("extend", VIDRD, dict(noise_recycle=-1.0), "queue", ["noise_recycle", "between 0 and 100"]),
-    Row("extend", VIDRD, dict(noise_recycle=NAN), "queue", ["noise_recycle", "between 0 and 100"]),
-    Row("extend", VIDRD, dict(noise_recycle=1000.0), "queue", ["noise_recycle", "between 0 and 100"]),
-    Row("extend", VIDRD, dict(steps=0), "queue", ["steps", "smaller than min of 1"]),
-    Row("extend", VIDRD, dict(clips=0), "queue", ["clips", "smaller than min of 1"]),
-    Row("extend", VIDRD, dict(cfg=NAN), "run", ["cfg", "between 0 and 100"]),
-    Row("extend", VIDRD, dict(direction="sideways"), "either", ["direction", "forward"]),
     Row("extend", VIDRD, dict(model=DIT), "run", ["model", UNET, "Flux"]),
     Row("extend", VIDRD, dict(latent=LATENT_16CH), "run", ["latent", "16 channels"]),
     Row("extend", VIDRD, dict(latent=LATENT_5D), "run", ["latent", "5-D"]),
@@ -127,13 +88,9 @@ ROWS = [
     Row("extend", VIDRD, dict(latent=LATENT_6_FRAMES), "run", ["previous", "clip of 8 frames", "batch size 8"]),
     Row("extend", VIDRD, dict(latent=LATENT_32PX_8), "run", ["previous", "[4, 8, 8]", "has [4, 4, 4]"]),
     # Reuse-Diffuse Sampler
-    Row("extend", VIDRD_CLIP0, dict(cfg=NAN), "run", ["cfg", "between 0 and 100"]),
     Row("extend", VIDRD_CLIP0, dict(latent=LATENT_5D), "run", ["latent", "5-D"]),
     # Temporal VAE Decode
-    Row("decode", DECODE, dict(window=1), "queue", ["window", "between 2 and 4096"]),
     Row("decode", DECODE, dict(window=8, overlap=8), "queue", ["overlap", "between 0 and window−1 = 7"]),
-    Row("decode", DECODE, dict(tile_size=-32), "queue", ["tile_size", "smaller than min of 0"]),
-    Row("decode", DECODE, dict(tile_overlap=-1), "queue", ["tile_overlap", "smaller than min of 0"]),
     Row("decode", DECODE, dict(samples=LATENT_16CH), "run", ["samples", "16 channels", "the VAE that belongs"]),
     Row("decode", DECODE, dict(samples=LATENT_5D), "run", ["samples", "5-D"]),
     # Missing model files (the shipped workflows as they ship: no checkpoints on the test server)
@@ -178,9 +135,9 @@ NONCES = itertools.count(100)
 
 
 def test_the_matrix_is_large_and_covers_every_node():
-    assert len(ROWS) >= 40
+    assert len(ROWS) >= 25
     assert {CFA, WARP, T2VZ, SHIFT, LPFF, VIDRD, VIDRD_CLIP0, DECODE} <= {r.node for r in ROWS}
-    assert {"queue", "run", "either"} == {r.at for r in ROWS}
+    assert {"queue", "run"} <= {r.at for r in ROWS}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=row_id)
@@ -189,7 +146,7 @@ def test_bad_input_is_explained_and_the_server_recovers(server, object_info, fre
     if "prompt_id" in result:   # the shared server's history must not keep NaN: the frontend's JSON.parse fails on it
         server.post("/history", {"delete": [result["prompt_id"]]})
     param, hints = row.words[0], row.words[1:]
-    if row.at == "queue" or (row.at == "either" and result["status"] == "rejected"):
+    if row.at == "queue":
         assert result["status"] == "rejected" and result["http_status"] == 400, result.get("errors") or result
         errors = [e for e in result["errors"]["node_errors"].values() if e["class_type"] == row.node]
         assert errors, result["errors"]
