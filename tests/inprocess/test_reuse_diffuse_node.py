@@ -56,7 +56,7 @@ def test_dsg_holds_overlap_frames_at_the_previous_clips_latents(unet, conds, mon
 def test_bad_input_names_node_and_parameter(unet, conds):
     with pytest.raises(NodeInputError, match="Reuse-Diffuse Extender: input 'overlap'.*smaller than the clip's 6"):
         extend(unet, conds, overlap=6)
-    with pytest.raises(NodeInputError, match="staged_guidance g must be in \\[0, 1\\]"):
+    with pytest.raises(NodeInputError, match="input 'staged_guidance': must be between 0 and 1"):
         extend(unet, conds, guidance=1.5)
     with pytest.raises(NodeInputError, match="noise_recycle r must be ≥ 0"):
         extend(unet, conds, recycle=-1.0)

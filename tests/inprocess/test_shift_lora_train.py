@@ -223,9 +223,9 @@ def test_loss_weight_is_the_models_own_target(prediction):
 
 
 @pytest.mark.parametrize("change,param,words", [
-    (dict(shift_fraction=0.7), "shift_fraction", "(0, 0.5]"),
-    (dict(shift_fraction=0.0), "shift_fraction", "without the shift"),
-    (dict(frames_per_clip=1), "frames_per_clip", "at least 2"),
+    (dict(shift_fraction=0.7), "shift_fraction", "between 0.005 and 0.5"),
+    (dict(shift_fraction=0.0), "shift_fraction", "between 0.005 and 0.5"),
+    (dict(frames_per_clip=1), "frames_per_clip", "between 2 and 512"),
     (dict(images=moving_squares()[:1]), "images", "at least 2 consecutive frames"),
     (dict(images=None), "images", "video_folder"),
     (dict(lora_name="../evil"), "lora_name", "without folders"),

@@ -95,8 +95,8 @@ def test_image_only_vae_equals_stock_vae_decode(latent):
 
 
 @pytest.mark.parametrize("samples,window,overlap,match", [
-    (torch.zeros(4, 4, 4, 4), 1, 0, "'window/overlap'.*at least 2"),
-    (torch.zeros(4, 4, 4, 4), 4, 4, "'window/overlap'.*between 0 and window−1 = 3"),
+    (torch.zeros(4, 4, 4, 4), 1, 0, "'window'.*between 2 and 4096"),
+    (torch.zeros(4, 4, 4, 4), 4, 4, "'overlap'.*between 0 and window−1 = 3"),
     (torch.zeros(4, 16, 4, 4), 14, 4, "'samples'.*16 channels.*4-channel"),
     (torch.zeros(1, 4, 4, 4, 4), 14, 4, "'samples'.*5-D latent"),
 ])

@@ -78,7 +78,7 @@ def test_a_dit_is_refused(conds):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(t0=8, t1=8), "Text2Video-Zero Sampler: input 't0/t1'.*t0 < t1"),
+    (dict(t0=8, t1=8), "Text2Video-Zero Sampler: input 't0'.*t0 < t1"),
     (dict(t0=3, t1=10), "t1=10 is outside the 10-step schedule"),
     (dict(motion=80.0, frames=8), "Text2Video-Zero Sampler: input 'motion_x/motion_y'.*below 512"),
 ])
