@@ -58,7 +58,7 @@ def test_bad_input_names_node_and_parameter(unet, conds):
         extend(unet, conds, overlap=6)
     with pytest.raises(NodeInputError, match="input 'staged_guidance': must be between 0 and 1"):
         extend(unet, conds, guidance=1.5)
-    with pytest.raises(NodeInputError, match="noise_recycle r must be ≥ 0"):
+    with pytest.raises(NodeInputError, match="input 'noise_recycle': must be between 0 and 100"):
         extend(unet, conds, recycle=-1.0)
 
 
