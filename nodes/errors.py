@@ -1,6 +1,6 @@
 """User-facing errors that name the node and the parameter, and say what would be valid.
 
-One contract for input checks: a check returns a `Problem`, `(param, text)` or None. At run time `fail` raises it
+One contract for input checks: a check returns a problem, `(param, text)`, or None. At run time `fail` raises it
 as a `NodeInputError`; at queue time `answer` turns it into `validate_inputs`' reply. Naming an input in
 `validate_inputs` turns off ComfyUI's own min/max check for it, and ComfyUI's check lets NaN through (every
 comparison with NaN is False): `schema_problem` checks every numeric input against the node's own schema (min,
@@ -9,9 +9,6 @@ max, NaN, ±inf) and every combo against its options, so one call covers them al
 from __future__ import annotations
 
 import math
-
-Problem = "tuple[str, str] | None"
-
 
 class NodeInputError(ValueError):
     """Raised by a node for an input it cannot use; ComfyUI shows the message in its error dialog."""
@@ -39,13 +36,6 @@ def first(*problems):
         if p is not None:
             return p
     return None
-
-
-def queue_time(node: str, check, *values):
-    """`validate_inputs` for a cross-input check: linked inputs (None at queue time) pass."""
-    if any(v is None for v in values):
-        return True
-    return answer(node, check(*values))
 
 
 def range_problem(param: str, value, low, high):
