@@ -4,6 +4,8 @@ Where ComfyUI has no public extension point for what the pack needs, the access 
 the reason beside it (the sampler's guider, the VAE's raw decoder)."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 import comfy.model_sampling
@@ -13,18 +15,52 @@ import latent_preview
 from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
 from comfy.ldm.modules.temporal_ae import VideoDecoder
 
+from . import sampling_math as sm
 from .errors import check
+from .model_families import adapter_for
+from .schedule import ddim_sigmas
+
+
+def require_family(model, node: str, capability: str | None = None, param: str = "model"):
+    """The model's family adapter (model_families.py); an error naming node and parameter when the family is
+    not supported or this ComfyUI lacks the hook that `capability` needs."""
+    adapter = adapter_for(model, node, param)
+    if capability is not None:
+        adapter.require(capability, node, param)
+    return adapter
+
+
+def is_sd_schedule(model) -> bool:
+    """A U-Net with a discrete 1000-step DDPM schedule (eps or v): SD1.x, SD2.x, SDXL."""
+    ms = model.get_model_object("model_sampling")
+    return (isinstance(model.get_model_object("diffusion_model"), UNetModel)
+            and isinstance(ms, comfy.model_sampling.ModelSamplingDiscrete) and len(ms.sigmas) == 1000)
 
 
 def require_sd_unet(model, node: str, param: str = "model") -> None:
-    """SD1.x / SD2.x / SDXL: ComfyUI's UNetModel with a discrete 1000-step DDPM schedule."""
+    """For mechanisms not yet ported to the other families (the LoRA trainer): an SD-family U-Net."""
     unet = model.get_model_object("diffusion_model")
-    check(isinstance(unet, UNetModel), node, param,
-          f"needs a U-Net of the Stable Diffusion family (SD1.x, SD2.x, SDXL); this model's "
-          f"diffusion model is {type(unet).__name__}, which this mechanism cannot patch.")
+    check(is_sd_schedule(model), node, param,
+          f"needs a U-Net of the Stable Diffusion family (SD1.x, SD2.x, SDXL) with its discrete 1000-step schedule; "
+          f"this model's diffusion model is {type(unet).__name__}, which this node does not support yet.")
+
+
+class Schedule(NamedTuple):
+    sigmas: torch.Tensor                  # the sampler's levels, σ_max … 0 (float32, CPU)
+    table: torch.Tensor | None            # σ_t for t = 0..999 on SD schedules, else None
+    co: sm.Coefficients                   # a(σ), b(σ), c_in(σ) of the model's own model_sampling
+
+
+def sampling_schedule(model, steps: int, sigmas: torch.Tensor | None = None) -> Schedule:
+    """The levels a mechanism samples on. SD: DDIM's leading-spaced timesteps on the model's ᾱ table, as the papers'
+    reference code (diffusers' DDIMScheduler). Any other model (flow DiTs): ComfyUI's `simple` scheduler on the
+    model's own model_sampling (shift included), what Flux / Qwen-Image / Z-Image workflows sample with; step
+    indices such as Text2Video-Zero's t0/t1 are positions in that schedule. `sigmas` given: used as they are."""
     ms = model.get_model_object("model_sampling")
-    check(isinstance(ms, comfy.model_sampling.ModelSamplingDiscrete) and len(ms.sigmas) == 1000, node, param,
-          "needs a discrete 1000-step DDPM noise schedule (eps or v prediction), as SD checkpoints have.")
+    table = sigma_table(model) if is_sd_schedule(model) else None
+    if sigmas is None:
+        sigmas = ddim_sigmas(table, steps) if table is not None else comfy.samplers.calculate_sigmas(ms, "simple", steps)
+    return Schedule(sigmas.float().cpu(), table, sm.coefficients(ms))
 
 
 def sigma_table(model) -> torch.Tensor:
@@ -33,15 +69,20 @@ def sigma_table(model) -> torch.Tensor:
 
 
 def require_image_latent(latent: dict, model, node: str, param: str = "latent") -> torch.Tensor:
-    """A [frames, C, h, w] latent whose channels match the model; returns the samples tensor."""
+    """An image-model latent with frames in the batch whose channels match the model: [frames, C, h, w], or
+    [frames, C, 1, h, w] for image models in a video VAE's space (Qwen-Image, Krea 2: 5-D latents, one frame each).
+    Returned in the model's own layout (4-D empties become 5-D there, as ComfyUI's fix_empty_latent_channels)."""
     x = latent["samples"]
-    check(x.ndim == 4, node, param,
+    fmt = model.get_model_object("latent_format")
+    five_d = getattr(fmt, "latent_dimensions", 2) == 3
+    if five_d and x.ndim == 4:
+        x = x.unsqueeze(2)
+    check(x.ndim == 4 or (five_d and x.ndim == 5 and x.shape[2] == 1), node, param,
           f"needs an image-model latent [frames, channels, height, width] with frames in the batch; got "
           f"{x.ndim}-D shape {list(x.shape)} (a latent of a native video model?).")
-    channels = model.get_model_object("latent_format").latent_channels
-    check(x.shape[1] == channels, node, param,
-          f"has {x.shape[1]} channels but the model works on {channels}-channel latents; "
-          f"make the latent with this model's VAE or an Empty Latent Image.")
+    check(x.shape[1] == fmt.latent_channels, node, param,
+          f"has {x.shape[1]} channels but the model works on {fmt.latent_channels}-channel latents; "
+          f"make the latent with this model's VAE or an empty latent of its family.")
     check(x.shape[0] >= 1, node, param, "has no frames (batch size 0).")
     return x
 

@@ -66,8 +66,10 @@ def lpff(video: torch.Tensor, lpf: torch.Tensor) -> torch.Tensor:
 
 
 def lpff_frames_in_batch(latent: torch.Tensor, frames_per_video: int, **filter_args) -> torch.Tensor:
-    """latent [videos·F, C, h, w] (frames in the batch): each video of F frames is filtered on its own."""
-    n, c, h, w = latent.shape
-    video = latent.view(n // frames_per_video, frames_per_video, c, h, w).transpose(1, 2)   # [V, C, F, h, w]
+    """latent [videos·F, C, h, w] (frames in the batch): each video of F frames is filtered on its own.
+    [videos·F, C, 1, h, w] (Wan-latent image models: one latent frame per image) is filtered the same way."""
+    n, h, w = latent.shape[0], latent.shape[-2], latent.shape[-1]
+    c = latent[0].numel() // (h * w)
+    video = latent.reshape(n // frames_per_video, frames_per_video, c, h, w).transpose(1, 2)   # [V, C, F, h, w]
     out = lpff(video, low_pass_filter(frames_per_video, h, w, **filter_args))
-    return out.transpose(1, 2).reshape(n, c, h, w)
+    return out.transpose(1, 2).reshape(latent.shape)

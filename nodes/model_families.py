@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
 from .dit_temporal_shift import DiTShiftBlockPatch
+from .errors import NodeInputError
 
 
 def comfy_class(path: str):
@@ -31,6 +32,10 @@ def code_mentions(path: str, attr: str, word: str) -> bool:
     return code is not None and word in code.co_consts
 
 
+# the DiT block choice of the patcher nodes; U-Nets choose input/middle/output blocks instead
+DIT_BLOCK_CHOICES = {"double+single": ["double", "single"], "double": ["double"], "single": ["single"]}
+
+
 @dataclass(frozen=True)
 class Adapter:
     name: str
@@ -38,6 +43,8 @@ class Adapter:
     frames: str                       # "batch" [F,C,H,W] or "batch5d" [F,C,1,H,W] (Wan-latent image models)
     latent: dict = field(default_factory=dict)   # channels, spatial multiple (VAE ×8, patch ×2 → 16)
     hooks: tuple[tuple[str, str, str, str], ...] = ()   # (capability, 'module:Class', attr, constant)
+    block_kinds: tuple[str, ...] = DIT_BLOCKS           # the block names a node may select on this family
+    block_param: str = "dit_blocks"                     # the node input that selects them
 
     def matches(self, diffusion_model) -> bool:
         return any(c is not None and isinstance(diffusion_model, c) for c in map(comfy_class, self.classes))
@@ -49,32 +56,43 @@ class Adapter:
                 return f"needs a ComfyUI with the {self.name} {word} hook ({path.split(':')[1]}.{attr})"
         return None
 
-    def require(self, capability: str, node: str):
+    def require(self, capability: str, node: str, param: str = "model"):
         problem = self.missing(capability)
         if problem:
-            raise ValueError(f"{node}: {capability} on {self.name} {problem}; update ComfyUI")
+            raise NodeInputError(node, param, f"{capability} on {self.name} {problem}; update ComfyUI.")
 
     def block_counts(self, diffusion_model) -> dict[str, int]:
         if self.name == "Qwen-Image":
             return {"double": len(diffusion_model.transformer_blocks)}
         return {"double": len(diffusion_model.double_blocks), "single": len(diffusion_model.single_blocks)}
 
+    def selected(self, blocks, node: str) -> list[str]:
+        """The names in `blocks` that are this family's blocks (nodes offer U-Net and DiT choices side by side)."""
+        mine = [b for b in blocks if b in self.block_kinds]
+        if not mine:
+            raise NodeInputError(node, self.block_param, f"selects none of the {self.name} model's blocks "
+                                                 f"({', '.join(self.block_kinds)}); select at least one.")
+        return mine
+
     def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=DIT_BLOCKS, node="VidLift"):
         self.require("cross-frame attention", node)
         m = model.clone()
-        m.set_model_attn1_patch(DiTCrossFramePatch(anchor, strength, blocks))
+        m.set_model_attn1_patch(DiTCrossFramePatch(anchor, strength, self.selected(blocks, node)))
         return m
 
     def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
-                               node="VidLift"):
+                               node="VidLift", position=None):
         self.require("temporal shift", node)
         m = model.clone()
         counts = self.block_counts(m.get_model_object("diffusion_model"))
-        for kind in blocks:
+        for kind in self.selected(blocks, node):
             for i in range(counts.get(kind, 0)):
                 m.set_model_patch_replace(DiTShiftBlockPatch(kind, fraction, boundary, strength),
                                           "dit", f"{kind}_block", i)
         return m
+
+
+UNET_BLOCKS = ("input", "middle", "output")
 
 
 class UNetAdapter(Adapter):
@@ -83,22 +101,27 @@ class UNetAdapter(Adapter):
     def missing(self, capability):
         return None
 
-    def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=("input", "middle", "output"),
-                            node="VidLift"):
-        from .model_patches import add_cross_frame_attention
-        return add_cross_frame_attention(model, anchor, strength, blocks)
+    def selected(self, blocks, node):
+        """No block selected is allowed here, as before the adapters: the patch is then the identity."""
+        return [b for b in blocks if b in self.block_kinds]
 
-    def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0,
-                               blocks=("input", "middle", "output"), node="VidLift", position="before conv1"):
+    def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=UNET_BLOCKS, node="VidLift"):
+        from .model_patches import add_cross_frame_attention
+        return add_cross_frame_attention(model, anchor, strength, self.selected(blocks, node))
+
+    def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=UNET_BLOCKS,
+                               node="VidLift", position="before conv1"):
         from .model_patches import add_temporal_shift
-        return add_temporal_shift(model, fraction, position, boundary, strength, blocks)
+        parts = [{"middle": "middle_block"}.get(b, f"{b}_blocks") for b in self.selected(blocks, node)]
+        return add_temporal_shift(model, fraction, position or "before conv1", boundary, strength, parts)
 
 
 FLUX_LAYERS = "comfy.ldm.flux.layers"
 QWEN = "comfy.ldm.qwen_image.model"
 ADAPTERS = (
     UNetAdapter("U-Net", ("comfy.ldm.modules.diffusionmodules.openaimodel:UNetModel",), "batch",
-                {"channels": (4,), "multiple": 8}),
+                {"channels": (4,), "multiple": 8}, block_kinds=UNET_BLOCKS,
+                block_param="input_blocks/middle_block/output_blocks"),
     Adapter("Flux", ("comfy.ldm.flux.model:Flux", "comfy.ldm.chroma.model:Chroma"), "batch",
             {"channels": (16, 128), "multiple": 16},
             (("cross-frame attention", f"{FLUX_LAYERS}:DoubleStreamBlock", "forward", "attn1_patch"),
@@ -107,16 +130,17 @@ ADAPTERS = (
     Adapter("Qwen-Image", (f"{QWEN}:QwenImageTransformer2DModel",), "batch5d",
             {"channels": (16,), "multiple": 16},
             (("cross-frame attention", f"{QWEN}:Attention", "forward", "attn1_patch"),
-             ("temporal shift", f"{QWEN}:QwenImageTransformer2DModel", "_forward", "double_block"))),
+             ("temporal shift", f"{QWEN}:QwenImageTransformer2DModel", "_forward", "double_block")),
+            block_kinds=("double",)),
 )
 
 
-def adapter_for(model, node: str = "VidLift") -> Adapter:
+def adapter_for(model, node: str = "VidLift", param: str = "model") -> Adapter:
     """The adapter of a ModelPatcher's diffusion model; a clear error for an unknown family."""
     dm = model.get_model_object("diffusion_model")
     for adapter in ADAPTERS:
         if adapter.matches(dm):
             return adapter
     names = ", ".join(a.name for a in ADAPTERS)
-    raise ValueError(f"{node}: model family {type(dm).__module__}.{type(dm).__name__} is not supported "
-                     f"(supported: {names})")
+    raise NodeInputError(node, param, f"model family {type(dm).__module__}.{type(dm).__name__} is not supported "
+                                      f"(supported: {names}).")

@@ -17,6 +17,7 @@ import comfy.patcher_extension as pe
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
 
 from .cross_frame_attention import BLOCKS, CrossFrameAttentionPatch
+from .dit_cross_frame import DiTCrossFramePatch
 from .frames import chunk_count
 from .temporal_shift import temporal_shift
 
@@ -31,9 +32,10 @@ def add_cross_frame_attention(model, anchor="first", strength=1.0, blocks=BLOCKS
     return m
 
 
-def cross_frame_patches(model) -> list[CrossFrameAttentionPatch]:
+def cross_frame_patches(model) -> list:
+    """Our cross-frame patches on the model, U-Net or DiT."""
     patches = model.model_options.get("transformer_options", {}).get("patches", {}).get("attn1_patch", [])
-    return [p for p in patches if isinstance(p, CrossFrameAttentionPatch)]
+    return [p for p in patches if isinstance(p, (CrossFrameAttentionPatch, DiTCrossFramePatch))]
 
 
 def has_cross_frame_attention(model) -> bool:

@@ -32,7 +32,11 @@ def sampling_grid(offsets: torch.Tensor, h: int, w: int) -> torch.Tensor:
 
 
 def warp_latents(latent: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """Translate one latent [1, C, h, w] (or one per offset) by each offset: [n, C, h, w]."""
+    """Translate one latent [1, C, h, w] (or one per offset) by each offset: [n, C, h, w]. Latents with more
+    leading dims ([1, C, 1, h, w] of Wan-latent image models) move their last two dims the same way."""
+    if latent.ndim != 4:
+        flat = warp_latents(latent.reshape(latent.shape[0], -1, *latent.shape[-2:]), offsets)
+        return flat.reshape(flat.shape[0], *latent.shape[1:])
     n = offsets.shape[0]
     grid = sampling_grid(offsets, latent.shape[-2], latent.shape[-1]).to(latent.device)
     src = latent.expand(n, -1, -1, -1) if latent.shape[0] == 1 else latent

@@ -5,13 +5,11 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
+from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
 from .context_guidance import (frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
                                sample_context_guided)
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .model_patches import cross_frame_patches
-from .sampling_math import coefficients
-from .schedule import ddim_sigmas
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"
 CATEGORY = "VidLift/Long video"
@@ -86,16 +84,16 @@ def guidance_input():
 def run(model, positive, negative, cfg, steps, seed, frames, given, at, plan, guidance):
     """Sample `plan` over a video of `frames` frames whose frames `at` (a slice) are the unscaled latents
     `given`; returns the video's unscaled latents, the given frames exactly as given."""
-    lf = model.get_model_object("latent_format")
+    lf, sched = model.get_model_object("latent_format"), sampling_schedule(model, steps)
     video = torch.zeros((frames, *given.shape[1:]))        # the long video: on the CPU, once
     video[at] = lf.process_in(given.float())
     options = dict(plan=plan, video=video, noise=lambda ids: frame_noise(seed, ids, given.shape[1:]),
-                   guidance=guidance, co=coefficients(model.get_model_object("model_sampling")))
+                   guidance=guidance, co=sched.co)
     shape = (max(len(w.frames) for w in plan), *video.shape[1:])   # what the model holds: a window, not the video
     # the windows (and the guidance pass) differ in frames, so each model call is a run of its own: AnimateDiff
     # motion modules take their frame count from the run (comfy_glue.PerCallModel)
     out = run_sampler(model, positive, negative, cfg, shape, sample_context_guided, options,
-                      ddim_sigmas(sigma_table(model), steps), len(plan) * steps, seed, run_per_call=True)
+                      sched.sigmas, len(plan) * steps, seed, run_per_call=True)
     out[at] = given.float()       # bit-exact (no latent-format round trip); the sampler never changes them
     return out
 
@@ -140,7 +138,7 @@ class ContextGuidedSampler(io.ComfyNode):
         check_schema(cls, SAMPLER, dict(seed=seed, steps=steps, cfg=cfg, window=window, frames=frames,
                                         context_frames=context_frames, context_guidance=context_guidance))
         fail(SAMPLER, rollout_problem(frames, window, context_frames, context_guidance))
-        require_sd_unet(model, SAMPLER)
+        require_family(model, SAMPLER)
         size = require_image_latent(latent, model, SAMPLER).shape[1:]
         given = torch.zeros((0, *size))
         if start_frames is not None:
@@ -188,7 +186,7 @@ class ContextGuidedInterpolation(io.ComfyNode):
         check_schema(cls, INTERPOLATION, dict(seed=seed, steps=steps, cfg=cfg, window=window, passes=passes,
                                               context_guidance=context_guidance))
         fail(INTERPOLATION, interpolation_problem(window, passes, context_guidance))
-        require_sd_unet(model, INTERPOLATION)
+        require_family(model, INTERPOLATION)
         keys = require_image_latent(keyframes, model, INTERPOLATION, "keyframes")
         n = keys.shape[0]
         check(n >= 2, INTERPOLATION, "keyframes",

@@ -43,10 +43,11 @@ class LPFFFilter(io.ComfyNode):
                                      frames_per_video=frames_per_video))
         args = dict(shape=filter, d_s=float(d_s), d_t=float(d_t), order=int(order), temporal_only=mode == MODES[1])
         out = dict(samples)
-        if x.ndim == 5:  # native video latent [B, C, T, h, w]
+        if x.ndim == 5 and not (x.shape[2] == 1 and x.shape[0] > 1):  # native video latent [B, C, T, h, w]
             out["samples"] = lpff(x, low_pass_filter(*x.shape[-3:], **args))
             return io.NodeOutput(out)
-        check(x.ndim == 4, NODE, "samples", f"needs frames in the batch [frames, C, h, w]; got shape {list(x.shape)}.")
+        # else frames in the batch: [frames, C, h, w], or [frames, C, 1, h, w] of Qwen-Image / Krea 2 (T = 1 each)
+        check(x.ndim in (4, 5), NODE, "samples", f"needs frames in the batch [frames, C, h, w]; got shape {list(x.shape)}.")
         per = frames_per_video or x.shape[0]
         check(x.shape[0] % per == 0, NODE, "frames_per_video",
               f"{x.shape[0]} frames are not a whole number of {per}-frame videos; use a divisor of {x.shape[0]} or 0.")

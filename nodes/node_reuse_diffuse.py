@@ -6,11 +6,9 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
+from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .reuse_diffuse import DEFAULTS, clip_noise, output_frames, sample_reuse_diffuse
-from .sampling_math import coefficients
-from .schedule import ddim_sigmas
 
 NODE, SAMPLER = "Reuse-Diffuse Extender", "Reuse-Diffuse Sampler"
 CATEGORY = "VidLift/Long video"
@@ -67,7 +65,7 @@ def last_clip_output():
 
 
 def checked_latent(node, model, latent) -> torch.Tensor:
-    require_sd_unet(model, node)
+    require_family(model, node)
     return require_image_latent(latent, model, node)
 
 
@@ -77,13 +75,14 @@ def sample_clips(node, model, positive, negative, x, seed, steps, cfg, clips, pr
     overlap = settings.get("overlap", 0)                     # the Sampler's one clip has none
     check(overlap < frames, node, "overlap",
           f"M = {overlap} must be smaller than the clip's {frames} frames (the latent's batch size).")
-    sigmas = ddim_sigmas(sigma_table(model), steps)
+    sched = sampling_schedule(model, steps)
+    sigmas = sched.sigmas
     if previous is not None:
         problem = previous_problem(previous, frames, shape, sigmas)
         check(problem is None, node, "previous", problem or "")
     last = []
     options = dict(clip_frames=frames, clips=clips, noise=lambda k: clip_noise(seed, k, (frames, *shape)),
-                   previous=previous, report=last.append, co=coefficients(model.get_model_object("model_sampling")),
+                   previous=previous, report=last.append, co=sched.co,
                    **settings)
     out = run_sampler(model, positive, negative, cfg, (frames, *shape), sample_reuse_diffuse, options, sigmas,
                       clips * steps, seed)

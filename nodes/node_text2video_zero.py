@@ -5,13 +5,14 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import require_image_latent, require_sd_unet, run_sampler, sigma_table
+from . import sampling_math as sm
+from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
 from .cross_frame_attention import ANCHORS
 from .errors import answer, check, check_schema, fail, first, schema_problem
-from .model_patches import add_cross_frame_attention, has_cross_frame_attention
+from .model_families import DIT_BLOCK_CHOICES
+from .model_patches import has_cross_frame_attention
 from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
-from .sampling_math import coefficients
-from .schedule import ddim_sigmas, ddpm_forward, leading_timesteps
+from .schedule import ddpm_forward, timestep_of
 from .text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
 
 CATEGORY = "VidLift/Text2Video-Zero"
@@ -25,6 +26,15 @@ def motion_problem(frames: int, motion_x: float, motion_y: float) -> tuple[str, 
                                      f"hold no content of the first frame; keep |motion| × (frames − 1) below 512, "
                                      f"i.e. |motion| < {limit:.1f}.")
     return None
+
+
+def signal_problem(sched, i1: int, t1: int) -> tuple[str, str] | None:
+    """Flow trap (MODERN_MODELS §2.4): at σ_max of a flow model a(σ) = 0, so re-noising the warped latents there
+    would erase the motion; T must sit below it."""
+    if sched.co.a(sched.sigmas[i1]) > 0:
+        return None
+    return "t1", (f"puts T at σ = {float(sched.sigmas[i1]):g}, the pure-noise level of this flow model, where the "
+                  f"warped motion would be erased; use t1 ≤ steps − 2.")
 
 
 def indices_answer(node_class, node, steps, t0, t1):
@@ -53,12 +63,15 @@ def motion_inputs():
 def schedule_inputs():
     return [
         io.Int.Input("steps", default=DEFAULTS["steps"], min=2, max=1000,
-                     tooltip="DDIM steps N (leading spacing, as diffusers' DDIM: 981, 961, …, 1 for 50)."),
+                     tooltip="Steps N. SD models: DDIM with leading spacing, as diffusers' DDIM (981, 961, …, 1 for 50). "
+                             "Flow models (Flux, Qwen-Image, …): ComfyUI's simple scheduler on the model's own shift."),
         io.Int.Input("t0", default=DEFAULTS["t0"], min=0, max=999,
-                     tooltip="T′ = step N−t0−1 (881 for 50 steps): where the first frame's latent is warped."),
+                     tooltip="T′ = step N−t0−1 of the schedule (timestep 881 for 50 SD steps): where the first frame's "
+                             "latent is warped."),
         io.Int.Input("t1", default=DEFAULTS["t1"], min=1, max=1000,
-                     tooltip="T = step N−t1−1 (941 for 50 steps): where the warped latents are re-noised to and "
-                             "joint denoising starts. Must be larger than t0 and at most steps−1."),
+                     tooltip="T = step N−t1−1 of the schedule (timestep 941 for 50 SD steps): where the warped latents "
+                             "are re-noised to and joint denoising starts. Must be larger than t0 and at most steps−1 "
+                             "(steps−2 on flow models, whose first level is pure noise)."),
     ]
 
 
@@ -71,9 +84,12 @@ class CrossFrameAttentionPatcher(io.ComfyNode):
                         "from an anchor frame of its own cond/uncond chunk, so all frames share the first frame's "
                         "appearance. Frames are the latent batch. With windows (Context-Guided Sampler, ComfyUI's context "
                         "windows, AnimateDiff-Evolved) every window anchors on the video's first frame, not its own. "
-                        "Returns a patched copy; the input model is untouched.",
+                        "On DiTs (Flux family, Qwen-Image) only the image tokens' keys/values are shared; text "
+                        "and reference tokens stay each frame's own. Returns a patched copy; the input model is "
+                        "untouched.",
             inputs=[
-                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL model."),
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL U-Net or a DiT: Flux.1 / Flux.2 / Chroma, "
+                                                "Qwen-Image (DiTs need ComfyUI ≥ the attn1_patch hook of their blocks)."),
                 io.Combo.Input("anchor", options=list(ANCHORS), default="first",
                                tooltip="first: every frame attends to frame 1 (the paper). first+previous: to frame 1 "
                                        "and the previous frame (sparse-causal), for more motion."),
@@ -83,17 +99,22 @@ class CrossFrameAttentionPatcher(io.ComfyNode):
                 io.Boolean.Input("input_blocks", default=True, tooltip="Patch the U-Net's input (down) blocks."),
                 io.Boolean.Input("middle_block", default=True, tooltip="Patch the U-Net's middle block."),
                 io.Boolean.Input("output_blocks", default=True, tooltip="Patch the U-Net's output (up) blocks."),
+                io.Combo.Input("dit_blocks", options=list(DIT_BLOCK_CHOICES), default="double+single", optional=True,
+                               tooltip="DiTs: which transformer blocks share the anchor's keys/values (Flux: double-"
+                                       "stream and single-stream blocks; Qwen-Image has double-stream blocks only). "
+                                       "U-Nets ignore it."),
             ],
             outputs=[io.Model.Output(tooltip="The model with cross-frame attention.")],
         )
 
     @classmethod
-    def execute(cls, model, anchor, strength, input_blocks, middle_block, output_blocks):
+    def execute(cls, model, anchor, strength, input_blocks, middle_block, output_blocks, dit_blocks="double+single"):
         node = "Cross-Frame Attention Patcher"
-        check_schema(cls, node, dict(anchor=anchor, strength=strength))
-        require_sd_unet(model, node)
-        blocks = [b for b, on in zip(("input", "middle", "output"), (input_blocks, middle_block, output_blocks)) if on]
-        return io.NodeOutput(add_cross_frame_attention(model, anchor, strength, blocks))
+        check_schema(cls, node, dict(anchor=anchor, strength=strength, dit_blocks=dit_blocks))
+        adapter = require_family(model, node, "cross-frame attention")
+        chosen = [b for b, on in zip(("input", "middle", "output"), (input_blocks, middle_block, output_blocks)) if on]
+        return io.NodeOutput(adapter.install_cross_frame(model, anchor, strength, chosen + DIT_BLOCK_CHOICES[dit_blocks],
+                                                         node=node))
 
 
 class MotionLatentWarp(io.ComfyNode):
@@ -107,7 +128,8 @@ class MotionLatentWarp(io.ComfyNode):
                         "latent. Chain: KSamplerAdvanced (ddim, ddim_uniform) to T and to T′ → this → "
                         "KSamplerAdvanced from step N−t1−1 without added noise, on a cross-frame-attention model.",
             inputs=[
-                io.Model.Input("model", tooltip="The model whose noise schedule the latents are on."),
+                io.Model.Input("model", tooltip="The model whose noise schedule the latents are on (flow models: sample "
+                                                "the first frame with KSamplerAdvanced's simple scheduler)."),
                 io.Latent.Input("first_frame_at_T", tooltip="The first frame's latent at T (KSamplerAdvanced: "
                                 "end_at_step = steps−t1−1, return_with_leftover_noise enabled)."),
                 io.Latent.Input("first_frame_at_T0", tooltip="The first frame's latent at T′ (end_at_step = steps−t0−1)."),
@@ -131,20 +153,28 @@ class MotionLatentWarp(io.ComfyNode):
         check_schema(cls, node, dict(frames=frames, motion_x=motion_x, motion_y=motion_y, steps=steps, t0=t0, t1=t1,
                                      seed=seed))
         fail(node, first(indices_problem(steps, t0, t1), motion_problem(frames, motion_x, motion_y)))
-        require_sd_unet(model, node)
+        require_family(model, node)
         x_t1 = require_image_latent(first_frame_at_T, model, node, "first_frame_at_T")[:1]
         x_t0 = require_image_latent(first_frame_at_T0, model, node, "first_frame_at_T0")[:1]
         check(x_t1.shape == x_t0.shape, node, "first_frame_at_T0",
               f"has shape {list(x_t0.shape[1:])} but first_frame_at_T has {list(x_t1.shape[1:])}.")
         if frames == 1:
             return io.NodeOutput({"samples": x_t1.float()})
-        lf, table = model.get_model_object("latent_format"), sigma_table(model)
+        sched = sampling_schedule(model, steps)
         i1, i0 = phase_indices(steps, t0, t1)
-        ts = leading_timesteps(steps, len(table))
-        warped = warp_latents(lf.process_in(x_t0.float()), motion_offsets(range(1, frames), motion_x, motion_y))
+        s1, s0 = sched.sigmas[i1], sched.sigmas[i0]
+        fail(node, signal_problem(sched, i1, t1))
+        lf, ms = model.get_model_object("latent_format"), model.get_model_object("model_sampling")
+        # a LATENT with leftover noise is the sampler state mapped out by inverse_noise_scaling (flow: x/(1−σ))
+        x = ms.noise_scaling(s0, torch.zeros_like(x_t0, dtype=torch.float32), lf.process_in(x_t0.float()))
+        warped = warp_latents(x, motion_offsets(range(1, frames), motion_x, motion_y))
         eps = seeded_noise(seed, x_t0.shape[1:], frames - 1)
-        renoised = ddpm_forward(warped, table, ts[i0], ts[i1], eps)
-        out = torch.cat([x_t1.float(), lf.process_out(renoised)])
+        if sched.table is not None:              # SD: the reference's ᾱ-table forward
+            renoised = ddpm_forward(warped, sched.table, timestep_of(sched.table, s0), timestep_of(sched.table, s1),
+                                    eps, s0, s1)
+        else:
+            renoised = sm.renoise(sched.co, warped, s0, s1, eps)
+        out = torch.cat([x_t1.float(), lf.process_out(ms.inverse_noise_scaling(s1, renoised))])
         return io.NodeOutput({"samples": out})
 
 
@@ -158,8 +188,9 @@ class Text2VideoZeroSampler(io.ComfyNode):
                         "all frames are denoised jointly with cross-frame attention (added if the model has none). "
                         "Long videos are made in chunks anchored on the first frame, so memory stays bounded.",
             inputs=[
-                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL model, optionally already patched "
-                                                "(Cross-Frame Attention Patcher, LoRA, …)."),
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL U-Net or a DiT (Flux.1 / Flux.2 / Chroma, "
+                                                "Qwen-Image), optionally already patched (Cross-Frame Attention "
+                                                "Patcher, LoRA, …)."),
                 io.Conditioning.Input("positive", tooltip="The prompt."),
                 io.Conditioning.Input("negative", tooltip="The negative prompt (used when cfg > 1)."),
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: its batch size is the number of frames "
@@ -167,7 +198,9 @@ class Text2VideoZeroSampler(io.ComfyNode):
                 io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
                              tooltip="Seed; the same seed gives the same video (the noise is drawn as the reference)."),
                 io.Float.Input("cfg", default=DEFAULTS["cfg"], min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="Classifier-free guidance scale (7.5 in the reference)."),
+                               tooltip="Classifier-free guidance scale (7.5 in the reference). Guidance-distilled "
+                                       "models (Flux.1-dev, Z-Image Turbo, Flux.2 klein) want 1: one chunk, no "
+                                       "negative pass."),
                 *motion_inputs(),
                 *schedule_inputs(),
                 io.Int.Input("chunk_size", default=DEFAULTS["chunk_size"], min=0, max=4096,
@@ -189,7 +222,7 @@ class Text2VideoZeroSampler(io.ComfyNode):
         node = "Text2Video-Zero Sampler"
         check_schema(cls, node, dict(seed=seed, cfg=cfg, motion_x=motion_x, motion_y=motion_y, steps=steps, t0=t0,
                                      t1=t1, chunk_size=chunk_size))
-        require_sd_unet(model, node)
+        adapter = require_family(model, node, "cross-frame attention")
         x = require_image_latent(latent, model, node)
         frames, shape = x.shape[0], x.shape[1:]
         if sigmas is not None:
@@ -197,15 +230,14 @@ class Text2VideoZeroSampler(io.ComfyNode):
             steps = len(sigmas) - 1
         # frame ids are absolute, also across chunks
         fail(node, first(indices_problem(steps, t0, t1), motion_problem(frames, motion_x, motion_y)))
+        sched = sampling_schedule(model, steps, sigmas)
+        fail(node, signal_problem(sched, phase_indices(steps, t0, t1)[0], t1))
 
-        m = model if has_cross_frame_attention(model) else add_cross_frame_attention(model)
-        table = sigma_table(m)
-        sigmas = ddim_sigmas(table, steps) if sigmas is None else sigmas.float().cpu()
+        m = model if has_cross_frame_attention(model) else adapter.install_cross_frame(model, node=node)
         options = dict(t0=t0, t1=t1, motion_x=motion_x, motion_y=motion_y, chunk_size=chunk_size,
-                       first_frame_noise=seeded_noise(seed, shape, 0), sigma_table=table,
-                       co=coefficients(m.get_model_object("model_sampling")),
+                       first_frame_noise=seeded_noise(seed, shape, 0), sigma_table=sched.table, co=sched.co,
                        renoise=lambda n: seeded_noise(seed, shape, n))
-        out = run_sampler(m, positive, negative, cfg, (frames, *shape), sample_text2video_zero, options, sigmas,
+        out = run_sampler(m, positive, negative, cfg, (frames, *shape), sample_text2video_zero, options, sched.sigmas,
                           model_calls(steps, t0, t1, frames, chunk_size), seed)
         return io.NodeOutput({"samples": out})
 

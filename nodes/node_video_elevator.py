@@ -6,15 +6,15 @@ import torch
 from comfy_api.latest import io
 
 import comfy.model_management
-import comfy.model_sampling
 import comfy.samplers
 
-from .comfy_glue import PerCallModel, guider_of, require_image_latent, require_sd_unet, run_guider, sigma_table
+from .comfy_glue import (PerCallModel, guider_of, is_sd_schedule, require_family, require_image_latent, run_guider,
+                         sampling_schedule)
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .lpff import SHAPES, lpff_frames_in_batch
-from .model_patches import add_cross_frame_attention, has_cross_frame_attention
-from .sampling_math import coefficients
-from .schedule import ddim_sigmas, leading_timesteps, vp_to_ve
+from . import sampling_math as sm
+from .model_patches import has_cross_frame_attention
+from .schedule import leading_timesteps
 from .video_elevator import (PRESETS, VIDEO_STEPS, elevate, mixed_noise, model_calls, parse_remaining,
                              preset_remaining, refine_indices, schedule_problem)
 
@@ -72,7 +72,7 @@ class ElevatorGuider(comfy.samplers.CFGGuider):
 def sample_video_elevator(model, x, sigmas, extra_args=None, callback=None, disable=None, initial=None,
                           video_sigmas=None, **options):
     """VideoElevator as a k-diffusion sampler (video_elevator.elevate); its guider is an ElevatorGuider.
-    `initial` is z_T in the DDPM form, as the reference draws it."""
+    `initial` is z_T in the DDPM form, as the reference draws it (the model input at σ_max)."""
     extra_args = {} if extra_args is None else extra_args
     guider, ones = guider_of(model), x.new_ones([x.shape[0]])
 
@@ -85,7 +85,7 @@ def sample_video_elevator(model, x, sigmas, extra_args=None, callback=None, disa
     def video(x_, sigma):
         return guider.predict_video(x_, sigma * ones, extra_args.get("seed"))
 
-    start = vp_to_ve(initial.to(x), sigmas[0])
+    start = sm.from_vp(options["image_co"], initial.to(x), sigmas[0])
     return elevate(image, video, start, sigmas, video_sigmas.to(x), callback=callback, **options)
 
 
@@ -112,10 +112,7 @@ def require_video_model(image_model, video_model):
           f"works on {type(lf_v).__name__} latents ({lf_v.latent_channels} channels) but image_model on "
           f"{type(lf_i).__name__} latents ({lf_i.latent_channels} channels); the two models must share one "
           f"latent space (the same VAE), e.g. SD1.5 with an SD1.5-based video model.")
-    ms = video_model.get_model_object("model_sampling")
-    check(isinstance(ms, comfy.model_sampling.ModelSamplingDiscrete), NODE, "video_model",
-          f"needs a discrete DDPM noise schedule (SD-family and AnimateDiff models); its sampling is "
-          f"{type(ms).__name__}.")
+    require_family(video_model, NODE, param="video_model")
 
 
 def require_frames(cond, frames: int, param: str):
@@ -127,7 +124,10 @@ def require_frames(cond, frames: int, param: str):
 
 
 def video_sigmas_of(video_model, steps: int) -> torch.Tensor:
-    """σ of the T2V model's own schedule at the T2I's DDIM timesteps (the SDEdit and T2V levels)."""
+    """σ of the T2V model's own schedule at the T2I's steps (the SDEdit and T2V levels): on SD schedules at the
+    T2I's DDIM timesteps, else the T2V's own schedule of `steps` steps (comfy_glue.sampling_schedule)."""
+    if not is_sd_schedule(video_model):
+        return sampling_schedule(video_model, steps).sigmas[:-1]
     ms = video_model.get_model_object("model_sampling")
     return torch.stack([ms.sigma(torch.tensor(float(t))) for t in leading_timesteps(steps)]).float().cpu()
 
@@ -215,7 +215,7 @@ class AlternatingKSampler(io.ComfyNode):
                                      video_steps=video_steps, video_sampler=video_sampler, lpff_filter=lpff_filter,
                                      d_s=d_s, d_t=d_t, inversion=inversion, mixed_noise_alpha=mixed_noise_alpha))
         fail(NODE, settings_problem(steps, preset, refine_steps, video_steps))
-        require_sd_unet(image_model, NODE, "image_model")
+        adapter = require_family(image_model, NODE, param="image_model")
         require_video_model(image_model, video_model)
         x = require_image_latent(latent, image_model, NODE)
         frames, shape = x.shape[0], x.shape[1:]
@@ -224,24 +224,23 @@ class AlternatingKSampler(io.ComfyNode):
             require_frames(cond, frames, param)
 
         if cross_frame_attention and not has_cross_frame_attention(image_model):
-            image_model = add_cross_frame_attention(image_model)
+            image_model = adapter.install_cross_frame(image_model, node=NODE)
         refine = refine_indices(remaining_for(preset, refine_steps, steps), steps)
-        table, video_sigmas = sigma_table(image_model), video_sigmas_of(video_model, steps)
+        sched, video_sigmas = sampling_schedule(image_model, steps), video_sigmas_of(video_model, steps)
         generator, step_generator = (torch.Generator("cpu").manual_seed(s) for s in (seed, seed + 1))
         lpf = None if lpff_filter == "off" else (
             lambda x0: lpff_frames_in_batch(x0, frames, shape=lpff_filter, d_s=float(d_s), d_t=float(d_t)))
         options = dict(initial=mixed_noise(generator, frames, shape, mixed_noise_alpha), video_sigmas=video_sigmas,
-                       sigma_floor=float(table[0]), refine=refine, video_steps=video_steps, lpf=lpf,
+                       sigma_floor=float(image_model.get_model_object("model_sampling").sigma_min), refine=refine, video_steps=video_steps, lpf=lpf,
                        pnp=inversion == INVERSIONS[0], video_step=video_sampler,
-                       image_co=coefficients(image_model.get_model_object("model_sampling")),
-                       video_co=coefficients(video_model.get_model_object("model_sampling")),
+                       image_co=sched.co, video_co=sm.coefficients(video_model.get_model_object("model_sampling")),
                        noise=lambda: torch.randn((frames, *shape), generator=generator),
                        step_noise=lambda: torch.randn((frames, *shape), generator=step_generator))
         guider = ElevatorGuider(image_model, video_model, (image_positive, image_negative),
                                 (video_positive, video_negative), image_cfg, video_cfg,
                                 torch.cat([video_sigmas, video_sigmas.new_zeros(1)]))
         total = sum(model_calls(steps, refine, video_steps, options["pnp"]).values())
-        out = run_guider(guider, (frames, *shape), sample_video_elevator, options, ddim_sigmas(table, steps), total,
+        out = run_guider(guider, (frames, *shape), sample_video_elevator, options, sched.sigmas, total,
                          seed)
         return io.NodeOutput({"samples": out})
 

@@ -38,6 +38,22 @@ class TinyDiTLoader(io.ComfyNode):
         return io.NodeOutput(_CACHE["dit"])
 
 
+class TinyUnsupportedLoader(io.ComfyNode):
+    """A tiny random SD3 MMDiT: a MODEL of a family VidLift does not serve."""
+
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="VidLiftTest_TinyUnsupportedLoader", display_name="Tiny SD3 (tests)",
+                         category="VidLiftTest", description="Tiny random-weight SD3 MMDiT.", inputs=[],
+                         outputs=[io.Model.Output()])
+
+    @classmethod
+    def execute(cls):
+        if "sd3" not in _CACHE:
+            _CACHE["sd3"] = tiny.unsupported_model()
+        return io.NodeOutput(_CACHE["sd3"])
+
+
 class TinySVDLoader(io.ComfyNode):
     """Stands in for ImageOnlyCheckpointLoader: only its VAE (a tiny SVD VideoDecoder) is real."""
 
@@ -57,7 +73,7 @@ class TinySVDLoader(io.ComfyNode):
 
 class TestExtension(ComfyExtension):
     async def get_node_list(self):
-        return [TinyCheckpointLoader, TinyDiTLoader, TinySVDLoader]
+        return [TinyCheckpointLoader, TinyDiTLoader, TinyUnsupportedLoader, TinySVDLoader]
 
 
 async def comfy_entrypoint():

@@ -64,6 +64,22 @@ def dit_model(seed: int = 3):
                                             offload_device=mm.unet_offload_device())
 
 
+def unsupported_model(seed: int = 4):
+    """A real (tiny) SD3 MMDiT: a model family no VidLift adapter serves, which every node must refuse by name."""
+    import comfy.model_management as mm
+    import comfy.model_patcher
+    import comfy.supported_models
+    cfg = comfy.supported_models.SD3({"in_channels": 16, "depth": 1, "pos_embed_max_size": 8, "num_patches": 64,
+                                      "patch_size": 2, "adm_in_channels": 32, "pos_embed_scaling_factor": None,
+                                      "context_embedder_config": {"target": "torch.nn.Linear",
+                                                                  "params": {"in_features": 32, "out_features": 64}}})
+    cfg.set_inference_dtype(torch.float32, None)
+    base = cfg.get_model({}, "")
+    base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed))
+    return comfy.model_patcher.ModelPatcher(base, load_device=mm.get_torch_device(),
+                                            offload_device=mm.unet_offload_device())
+
+
 def as_dtype(base, dtype):
     """The diffusion model's weights in `dtype` (loading a state dict keeps a module's own dtype)."""
     base.diffusion_model.to(dtype)

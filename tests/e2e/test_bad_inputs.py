@@ -93,16 +93,17 @@ def with_dit_video_model(prompt):
     return p
 
 
-def with_dit_model(prompt):
-    """Patch a Flux DiT instead of the SD U-Net."""
+def with_unsupported_model(prompt):
+    """Patch an SD3 MMDiT (a family no adapter serves) instead of the SD U-Net."""
     p = copy.deepcopy(prompt)
-    p["901"] = {"class_type": "VidLiftTest_TinyDiTLoader", "inputs": {}}
+    p["901"] = {"class_type": "VidLiftTest_TinyUnsupportedLoader", "inputs": {}}
     node_of(p, "VidLift_CrossFrameAttention")["inputs"]["model"] = ["901", 0]
     return p
 
 
 @pytest.mark.parametrize("change,words", [
-    (with_dit_model, ["Cross-Frame Attention Patcher", "'model'", "U-Net of the Stable Diffusion family", "Flux"]),
+    (with_unsupported_model, ["Cross-Frame Attention Patcher", "'model'", "MMDITWrapper is not supported",
+                              "supported: U-Net, Flux"]),
     (lambda p: with_inputs(p, SAMPLER, motion_x=100.0), ["Text2Video-Zero Sampler", "motion_x", "below 512"]),
     (with_16_channel_latent, ["Text2Video-Zero Sampler", "'latent'", "16 channels", "4-channel"]),
 ])

@@ -136,7 +136,7 @@ def test_unknown_family_is_named():
         def get_model_object(self, name):
             return torch.nn.Linear(2, 2)
 
-    with pytest.raises(ValueError, match=r"TestNode: model family torch\.nn\.modules\.linear\.Linear .*"
+    with pytest.raises(ValueError, match=r"TestNode: input 'model': model family torch\.nn\.modules\.linear\.Linear .*"
                                          r"supported: U-Net, Flux, Qwen-Image"):
         adapter_for(Fake(), "TestNode")
 
@@ -158,7 +158,7 @@ def test_missing_hook_is_reported(family):
     if problem is None:
         pytest.skip("this ComfyUI has the attn1_patch hook")
     assert "needs a ComfyUI with the" in problem and "attn1_patch hook" in problem
-    with pytest.raises(ValueError, match="TestNode: cross-frame attention on .*attn1_patch hook"):
+    with pytest.raises(ValueError, match="TestNode: input 'model': cross-frame attention on .*attn1_patch hook"):
         adapter.install_cross_frame(model, node="TestNode")
 
 

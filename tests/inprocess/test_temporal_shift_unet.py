@@ -69,11 +69,11 @@ def test_composes_with_cross_frame_attention(unet, conds, video):
     assert fp32_close(both, other_order) and not torch.allclose(both, cross, atol=1e-4)
 
 
-def test_a_dit_and_bad_fraction_are_refused(unet):
+def test_an_unsupported_family_and_bad_fraction_are_refused(unet):
     from comfy_test_nodes import tiny
     from vidlift.nodes.errors import NodeInputError
-    with pytest.raises(NodeInputError, match="Temporal Shift Patcher: input 'model'.*Flux"):
-        shifted(tiny.dit_model())
+    with pytest.raises(NodeInputError, match="Temporal Shift Patcher: input 'model': model family .*MMDITWrapper"):
+        shifted(tiny.unsupported_model())
     with pytest.raises(NodeInputError, match="input 'shift_fraction'.*between 0 and 0.5"):
         TemporalShiftPatcher.execute(unet, 0.7, "before conv1", "zero", 1.0, True, True, True)
 

@@ -67,13 +67,14 @@ def test_motion_latent_warp_node_is_warp_then_ddpm_forward(unet):
     assert fp32_close(out[1:].double(), expected)
 
 
-def test_a_dit_is_refused(conds):
-    dit = tiny.dit_model()
-    for call in (lambda: CrossFrameAttentionPatcher.execute(dit, "first", 1.0, True, True, True),
-                 lambda: sample(dit, conds),
-                 lambda: MotionLatentWarp.execute(dit, {"samples": torch.zeros(1, 16, 8, 8)},
+def test_an_unsupported_family_is_refused_by_name(conds):
+    sd3 = tiny.unsupported_model()
+    for call in (lambda: CrossFrameAttentionPatcher.execute(sd3, "first", 1.0, True, True, True),
+                 lambda: sample(sd3, conds),
+                 lambda: MotionLatentWarp.execute(sd3, {"samples": torch.zeros(1, 16, 8, 8)},
                                                   {"samples": torch.zeros(1, 16, 8, 8)}, 4, 12.0, 12.0, 50, 44, 47, 0)):
-        with pytest.raises(NodeInputError, match="'model'.*U-Net of the Stable Diffusion family.*Flux"):
+        with pytest.raises(NodeInputError, match=r"input 'model': model family .*MMDITWrapper is not supported "
+                                                 r"\(supported: U-Net, Flux, Qwen-Image"):
             call()
 
 

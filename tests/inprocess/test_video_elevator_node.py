@@ -173,8 +173,8 @@ def test_bad_models_and_frames_name_node_and_parameter(unet, conds, vconds, vide
         run(unet, sdxl_space, conds, vconds)
     with pytest.raises(NodeInputError, match="input 'video_model': works on Flux latents \\(16 channels\\)"):
         run(unet, tiny.dit_model(), conds, vconds)
-    with pytest.raises(NodeInputError, match="input 'image_model'.*U-Net of the Stable Diffusion family"):
-        run(tiny.dit_model(), video_model, conds, vconds)
+    with pytest.raises(NodeInputError, match="input 'image_model': model family .*MMDITWrapper is not supported"):
+        run(tiny.unsupported_model(), video_model, conds, vconds)
     two = [[torch.cat([conds[0][0][0]] * 2), {}]]
     with pytest.raises(NodeInputError, match="input 'video_positive': holds 2 conditionings.*3 frames"):
         run(unet, video_model, conds, (two, vconds[1]))
