@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
 from .dit_temporal_shift import DiTShiftBlockPatch
+from .dit_zimage import ZImageCrossFrameAttention, ZImageShift, ZImageTokenLayout
 
 
 def comfy_class(path: str):
@@ -96,6 +97,50 @@ class UNetAdapter(Adapter):
 
 FLUX_LAYERS = "comfy.ldm.flux.layers"
 QWEN = "comfy.ldm.qwen_image.model"
+LUMINA = "comfy.ldm.lumina.model"
+OVERRIDE = "optimized_attention_override"
+
+
+class ZImageAdapter(Adapter):
+    """Z-Image / Lumina 2 (NextDiT): no attn1_patch, so the attention override plus a DIFFUSION_MODEL
+    wrapper for cross-frame attention, the refiner and block hooks for the shift (dit_zimage.py)."""
+
+    def missing(self, capability):
+        attend = getattr(comfy_class(f"{LUMINA}:optimized_attention_masked"), "__code__", None)
+        if capability == "cross-frame attention" and (attend is None or OVERRIDE not in attend.co_consts):
+            return f"needs a ComfyUI whose attention honours transformer_options['{OVERRIDE}']"
+        return super().missing(capability)
+
+    def block_counts(self, diffusion_model):
+        return {"double": len(diffusion_model.layers)}
+
+    def with_token_layout(self, model):
+        import comfy.patcher_extension
+        m = model.clone()
+        m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "vidlift_zimage_tokens",
+                               ZImageTokenLayout())
+        return m
+
+    def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=DIT_BLOCKS, node="VidLift"):
+        self.require("cross-frame attention", node)
+        m = self.with_token_layout(model)
+        opts = m.model_options["transformer_options"]      # the clone's own copy
+        opts[OVERRIDE] = ZImageCrossFrameAttention(anchor, strength, blocks, previous=opts.get(OVERRIDE))
+        return m
+
+    def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
+                               node="VidLift"):
+        self.require("temporal shift", node)
+        m = self.with_token_layout(model)
+        dm = m.get_model_object("diffusion_model")
+        if "double" in blocks:
+            m.set_model_patch(ZImageShift("enter", len(dm.noise_refiner) - 1, fraction, boundary, strength),
+                              "noise_refiner")
+            m.set_model_patch(ZImageShift("layer", len(dm.layers) - 1, fraction, boundary, strength),
+                              "double_block")
+        return m
+
+
 ADAPTERS = (
     UNetAdapter("U-Net", ("comfy.ldm.modules.diffusionmodules.openaimodel:UNetModel",), "batch",
                 {"channels": (4,), "multiple": 8}),
@@ -108,6 +153,9 @@ ADAPTERS = (
             {"channels": (16,), "multiple": 16},
             (("cross-frame attention", f"{QWEN}:Attention", "forward", "attn1_patch"),
              ("temporal shift", f"{QWEN}:QwenImageTransformer2DModel", "_forward", "double_block"))),
+    ZImageAdapter("Z-Image", (f"{LUMINA}:NextDiT",), "batch", {"channels": (16,), "multiple": 16},
+                  (("temporal shift", f"{LUMINA}:NextDiT", "_forward", "double_block"),
+                   ("temporal shift", f"{LUMINA}:NextDiT", "patchify_and_embed", "noise_refiner"))),
 )
 
 
