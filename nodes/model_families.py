@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass, field
 
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
-from .dit_temporal_shift import DiTShiftBlockPatch
+from .dit_temporal_shift import DiTShiftAttentionOutputPatch, DiTShiftBlockPatch
 from .dit_zimage import ZImageCrossFrameAttention, ZImageShift, ZImageTokenLayout
 
 
@@ -99,6 +99,7 @@ FLUX_LAYERS = "comfy.ldm.flux.layers"
 QWEN = "comfy.ldm.qwen_image.model"
 LUMINA = "comfy.ldm.lumina.model"
 OVERRIDE = "optimized_attention_override"
+KREA2 = "comfy.ldm.krea2.model"
 
 
 class ZImageAdapter(Adapter):
@@ -141,6 +142,21 @@ class ZImageAdapter(Adapter):
         return m
 
 
+class Krea2Adapter(Adapter):
+    """Krea 2 (SingleStreamDiT): Flux-style attn1_patch with GQA (k, v carry fewer heads; cross_frame_kv keeps
+    each tensor's own), no block replace, so the shift goes through attn1_output_patch."""
+
+    def block_counts(self, diffusion_model):
+        return {"single": len(diffusion_model.blocks)}
+
+    def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
+                               node="VidLift"):
+        self.require("temporal shift", node)
+        m = model.clone()
+        m.set_model_attn1_output_patch(DiTShiftAttentionOutputPatch(fraction, boundary, strength, blocks))
+        return m
+
+
 ADAPTERS = (
     UNetAdapter("U-Net", ("comfy.ldm.modules.diffusionmodules.openaimodel:UNetModel",), "batch",
                 {"channels": (4,), "multiple": 8}),
@@ -156,6 +172,9 @@ ADAPTERS = (
     ZImageAdapter("Z-Image", (f"{LUMINA}:NextDiT",), "batch", {"channels": (16,), "multiple": 16},
                   (("temporal shift", f"{LUMINA}:NextDiT", "_forward", "double_block"),
                    ("temporal shift", f"{LUMINA}:NextDiT", "patchify_and_embed", "noise_refiner"))),
+    Krea2Adapter("Krea 2", (f"{KREA2}:SingleStreamDiT",), "batch5d", {"channels": (16,), "multiple": 16},
+                 (("cross-frame attention", f"{KREA2}:Attention", "forward", "attn1_patch"),
+                  ("temporal shift", f"{KREA2}:Attention", "forward", "attn1_output_patch"))),
 )
 
 
