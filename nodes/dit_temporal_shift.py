@@ -51,3 +51,25 @@ class DiTShiftBlockPatch:
 
     def __deepcopy__(self, memo):
         return self
+
+
+class DiTShiftAttentionOutputPatch:
+    """`attn1_output_patch(out [B, L, heads·D], extra_options)` for DiTs without a block replace (Krea 2): the
+    shift on the image tokens of the attention output, still inside the residual branch (the block adds
+    gate · W_o(shift(attn)) to its unshifted stream), one step later in the branch than the block patch."""
+
+    def __init__(self, fraction: float = 0.125, boundary: str = "zero", strength: float = 1.0, blocks=("single",)):
+        self.fraction, self.boundary, self.strength = float(fraction), boundary, float(strength)
+        self.blocks = tuple(blocks)
+
+    def __call__(self, out, extra_options):
+        opts = extra_options or {}
+        chunks = chunk_count(opts)
+        frames = out.shape[0] // chunks if out.shape[0] % chunks == 0 else 1
+        if frames <= 1 or self.strength == 0.0 or opts.get("block_type") not in self.blocks:
+            return out
+        start, end = image_token_range(opts, out.shape[1])
+        return shift_tokens(out, start, end, frames, self.fraction, self.boundary, self.strength)
+
+    def __deepcopy__(self, memo):
+        return self

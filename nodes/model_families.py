@@ -12,7 +12,8 @@ import importlib
 from dataclasses import dataclass, field
 
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
-from .dit_temporal_shift import DiTShiftBlockPatch
+from .dit_temporal_shift import DiTShiftAttentionOutputPatch, DiTShiftBlockPatch
+from .dit_zimage import ZImageCrossFrameAttention, ZImageShift, ZImageTokenLayout
 from .errors import NodeInputError
 
 
@@ -118,6 +119,68 @@ class UNetAdapter(Adapter):
 
 FLUX_LAYERS = "comfy.ldm.flux.layers"
 QWEN = "comfy.ldm.qwen_image.model"
+LUMINA = "comfy.ldm.lumina.model"
+OVERRIDE = "optimized_attention_override"
+KREA2 = "comfy.ldm.krea2.model"
+
+
+class ZImageAdapter(Adapter):
+    """Z-Image / Lumina 2 (NextDiT): no attn1_patch, so the attention override plus a DIFFUSION_MODEL
+    wrapper for cross-frame attention, the refiner and block hooks for the shift (dit_zimage.py)."""
+
+    def missing(self, capability):
+        attend = getattr(comfy_class(f"{LUMINA}:optimized_attention_masked"), "__code__", None)
+        if capability == "cross-frame attention" and (attend is None or OVERRIDE not in attend.co_consts):
+            return f"needs a ComfyUI whose attention honours transformer_options['{OVERRIDE}']"
+        return super().missing(capability)
+
+    def block_counts(self, diffusion_model):
+        return {"double": len(diffusion_model.layers)}
+
+    def with_token_layout(self, model):
+        import comfy.patcher_extension
+        m = model.clone()
+        m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "vidlift_zimage_tokens",
+                               ZImageTokenLayout())
+        return m
+
+    def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=DIT_BLOCKS, node="VidLift"):
+        self.require("cross-frame attention", node)
+        m = self.with_token_layout(model)
+        opts = m.model_options["transformer_options"]      # the clone's own copy
+        opts[OVERRIDE] = ZImageCrossFrameAttention(anchor, strength, self.selected(blocks, node),
+                                                   previous=opts.get(OVERRIDE))
+        return m
+
+    def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
+                               node="VidLift", position=None):
+        self.require("temporal shift", node)
+        m = self.with_token_layout(model)
+        dm = m.get_model_object("diffusion_model")
+        if "double" in self.selected(blocks, node):
+            m.set_model_patch(ZImageShift("enter", len(dm.noise_refiner) - 1, fraction, boundary, strength),
+                              "noise_refiner")
+            m.set_model_patch(ZImageShift("layer", len(dm.layers) - 1, fraction, boundary, strength),
+                              "double_block")
+        return m
+
+
+class Krea2Adapter(Adapter):
+    """Krea 2 (SingleStreamDiT): Flux-style attn1_patch with GQA (k, v carry fewer heads; cross_frame_kv keeps
+    each tensor's own), no block replace, so the shift goes through attn1_output_patch."""
+
+    def block_counts(self, diffusion_model):
+        return {"single": len(diffusion_model.blocks)}
+
+    def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
+                               node="VidLift", position=None):
+        self.require("temporal shift", node)
+        m = model.clone()
+        m.set_model_attn1_output_patch(DiTShiftAttentionOutputPatch(fraction, boundary, strength,
+                                                                    self.selected(blocks, node)))
+        return m
+
+
 ADAPTERS = (
     UNetAdapter("U-Net", ("comfy.ldm.modules.diffusionmodules.openaimodel:UNetModel",), "batch",
                 {"channels": (4,), "multiple": 8}, block_kinds=UNET_BLOCKS,
@@ -132,6 +195,14 @@ ADAPTERS = (
             (("cross-frame attention", f"{QWEN}:Attention", "forward", "attn1_patch"),
              ("temporal shift", f"{QWEN}:QwenImageTransformer2DModel", "_forward", "double_block")),
             block_kinds=("double",)),
+    ZImageAdapter("Z-Image", (f"{LUMINA}:NextDiT",), "batch", {"channels": (16,), "multiple": 16},
+                  (("temporal shift", f"{LUMINA}:NextDiT", "_forward", "double_block"),
+                   ("temporal shift", f"{LUMINA}:NextDiT", "patchify_and_embed", "noise_refiner")),
+                  block_kinds=("double",)),
+    Krea2Adapter("Krea 2", (f"{KREA2}:SingleStreamDiT",), "batch5d", {"channels": (16,), "multiple": 16},
+                 (("cross-frame attention", f"{KREA2}:Attention", "forward", "attn1_patch"),
+                  ("temporal shift", f"{KREA2}:Attention", "forward", "attn1_output_patch")),
+                 block_kinds=("single",)),
 )
 
 

@@ -18,6 +18,7 @@ from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
 
 from .cross_frame_attention import BLOCKS, CrossFrameAttentionPatch
 from .dit_cross_frame import DiTCrossFramePatch
+from .dit_zimage import ZImageCrossFrameAttention
 from .frames import chunk_count
 from .temporal_shift import temporal_shift
 
@@ -33,9 +34,15 @@ def add_cross_frame_attention(model, anchor="first", strength=1.0, blocks=BLOCKS
 
 
 def cross_frame_patches(model) -> list:
-    """Our cross-frame patches on the model, U-Net or DiT."""
-    patches = model.model_options.get("transformer_options", {}).get("patches", {}).get("attn1_patch", [])
-    return [p for p in patches if isinstance(p, (CrossFrameAttentionPatch, DiTCrossFramePatch))]
+    """Our cross-frame patches on the model: U-Net and DiT attn1_patches, and Z-Image's attention override."""
+    options = model.model_options.get("transformer_options", {})
+    patches = list(options.get("patches", {}).get("attn1_patch", []))
+    override = options.get("optimized_attention_override")
+    while override is not None:                      # ours chain to earlier overrides
+        patches.append(override)
+        override = getattr(override, "previous", None)
+    return [p for p in patches if isinstance(p, (CrossFrameAttentionPatch, DiTCrossFramePatch,
+                                                 ZImageCrossFrameAttention))]
 
 
 def has_cross_frame_attention(model) -> bool:

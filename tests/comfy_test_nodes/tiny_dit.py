@@ -1,4 +1,4 @@
-"""Tiny random-weight DiTs of the real ComfyUI classes (Flux, Qwen-Image) in a chosen dtype, for tests."""
+"""Tiny random-weight DiTs of the real ComfyUI classes (Flux, Qwen-Image, Z-Image, Krea 2) in a chosen dtype, for tests."""
 from __future__ import annotations
 
 import copy
@@ -11,6 +11,17 @@ from comfy_test_nodes.tiny import TINY_DIT, random_state_dict
 TINY_QWEN = {"image_model": "qwen_image", "patch_size": 2, "in_channels": 64, "out_channels": 16, "num_layers": 2,
              "attention_head_dim": 16, "num_attention_heads": 2, "joint_attention_dim": 32,
              "axes_dims_rope": [4, 6, 6]}
+# Z-Image's layout (z_image_modulation, captions and images padded to 32 tokens, two refiners); width 256 is
+# the least z_image_modulation allows (its adaLN input is min(dim, 256) wide, the timestep embedding 256)
+TINY_ZIMAGE = {"image_model": "lumina2", "patch_size": 2, "in_channels": 16, "dim": 256, "cap_feat_dim": 32,
+               "n_layers": 2, "n_refiner_layers": 2, "n_heads": 8, "n_kv_heads": 8, "multiple_of": 16,
+               "ffn_dim_multiplier": 8.0 / 3.0, "qk_norm": True, "axes_dims": [8, 12, 12],
+               "axes_lens": [64, 32, 32], "rope_theta": 256.0, "z_image_modulation": True, "time_scale": 1000.0,
+               "pad_tokens_multiple": 32}
+# Krea 2 with GQA as in the release (2 query heads, 1 key/value head; head width 32 → RoPE axes [8, 12, 12]);
+# its conditioning is txtlayers·txtdim = 32 wide, as the other tiny DiTs take
+TINY_KREA2 = {"image_model": "krea2", "features": 64, "tdim": 32, "txtdim": 16, "heads": 2, "kvheads": 1,
+              "multiplier": 2, "layers": 2, "patch": 2, "channels": 16, "txtlayers": 2, "txtheads": 2, "txtkvheads": 1}
 
 
 def _patcher(cfg, dtype, seed):
@@ -36,6 +47,19 @@ def flux(seed: int = 3, dtype=torch.float32):
 def qwen_image(seed: int = 5, dtype=torch.float32):
     import comfy.supported_models
     return _patcher(comfy.supported_models.QwenImage(copy.deepcopy(TINY_QWEN)), dtype, seed)
+
+
+def zimage(seed: int = 7, dtype=torch.float32):
+    import comfy.supported_models
+    return _patcher(comfy.supported_models.ZImage(copy.deepcopy(TINY_ZIMAGE)), dtype, seed)
+
+
+def krea2(seed: int = 11, dtype=torch.float32):
+    """None on a ComfyUI without Krea 2 (before v0.26)."""
+    import comfy.supported_models
+    if not hasattr(comfy.supported_models, "Krea2"):
+        return None
+    return _patcher(comfy.supported_models.Krea2(copy.deepcopy(TINY_KREA2)), dtype, seed)
 
 
 def flux_class():

@@ -1,5 +1,6 @@
 """Model-family adapters on real (tiny, random-weight) ComfyUI DiTs: cross-frame K/V through
-`attn1_patch` and Latent-Shift's temporal shift through `patches_replace["dit"]` (issue 16 §1, §3).
+`attn1_patch` and Latent-Shift's temporal shift through `patches_replace["dit"]`, or `attn1_output_patch`
+on Krea 2 (issue 16 §1, §3). Z-Image has its own file (test_zimage_adapter.py).
 
 float32 throughout: ComfyUI's rope kernel (comfy_kitchen) refuses float64. Comparisons of the same
 rows computed in differently shaped batches may differ by rounding only: each of the ≈ 12 matmul /
@@ -11,17 +12,24 @@ from __future__ import annotations
 import pytest
 import torch
 from comfy_test_nodes import tiny_dit
-from vidlift.nodes.dit_temporal_shift import DiTShiftBlockPatch
+from vidlift.nodes.dit_temporal_shift import (
+    DiTShiftAttentionOutputPatch,
+    DiTShiftBlockPatch,
+)
 from vidlift.nodes.model_families import adapter_for
 
 ROUNDING = 1e-4
-FAMILIES = {"flux": (tiny_dit.flux, (16, 8, 8)), "qwen": (tiny_dit.qwen_image, (16, 1, 8, 8))}
+FAMILIES = {"flux": (tiny_dit.flux, (16, 8, 8)), "qwen": (tiny_dit.qwen_image, (16, 1, 8, 8)),
+            "krea2": (tiny_dit.krea2, (16, 1, 8, 8))}
 
 
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
 def family(request):
     build, shape = FAMILIES[request.param]
-    return build(), shape
+    model = build()
+    if model is None:
+        pytest.skip(f"this ComfyUI has no {request.param} model")
+    return model, shape
 
 
 def need(model, capability):
@@ -131,13 +139,59 @@ def test_shift_patch_matches_a_hand_computed_case():
     assert torch.equal(out, expected)
 
 
+def test_attention_output_shift_matches_a_hand_computed_case():
+    x = torch.arange(2 * 3 * 8, dtype=torch.float32).view(2, 3, 8)    # 2 frames; token 0 text, 1–2 image
+    opts = {"cond_or_uncond": [0], "img_slice": [1, 3], "block_type": "single"}
+    out = DiTShiftAttentionOutputPatch(fraction=0.125)(x.clone(), opts)
+    expected = x.clone()                                             # fold = 8 · 0.125 = 1 channel each way
+    expected[0, 1:, 0], expected[1, 1:, 0] = x[1, 1:, 0], 0.0
+    expected[0, 1:, 1], expected[1, 1:, 1] = 0.0, x[0, 1:, 1]
+    assert torch.equal(out, expected)
+    assert torch.equal(DiTShiftAttentionOutputPatch(blocks=("double",))(x, opts), x)
+
+
+def test_krea2_shift_acts_on_the_recorded_attention_output():
+    """Recorders before and after ours see the attention output of every block: image tokens shifted between
+    the 3 frames as by hand (fold = 64 · 0.125 = 8), text tokens as they were."""
+    model = tiny_dit.krea2()
+    if model is None:
+        pytest.skip("this ComfyUI has no Krea 2")
+    need(model, "temporal shift")
+    seen = []
+    m = model.clone()
+    m.set_model_attn1_output_patch(lambda out, opts: seen.append(("in", out.clone(), opts["img_slice"])) or out)
+    m = adapter_for(m).install_temporal_shift(m)
+    m.set_model_attn1_output_patch(lambda out, opts: seen.append(("out", out.clone(), None)) or out)
+    run(m, *video(FAMILIES["krea2"][1], 3))
+    assert [s[0] for s in seen] == ["in", "out"] * 2
+    for (_, a, (s, e)), (_, b, _) in zip(seen[::2], seen[1::2]):
+        expected = a.clone()
+        expected[:-1, s:e, :8], expected[-1, s:e, :8] = a[1:, s:e, :8], 0.0
+        expected[1:, s:e, 8:16], expected[0, s:e, 8:16] = a[:-1, s:e, 8:16], 0.0
+        assert torch.equal(b, expected)
+
+
+def test_krea2_rope_rotates_appended_keys_at_their_own_positions():
+    """Krea 2 rotates q and k in one call, apply_rope(q, k, pe): with "first+previous" k and pe are longer than
+    q, and q must take pe's first rows, k all of them."""
+    if tiny_dit.krea2() is None:
+        pytest.skip("this ComfyUI has no Krea 2")
+    from comfy.ldm.flux.layers import EmbedND
+    from comfy.ldm.flux.math import apply_rope, apply_rope1
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(3, 2, 7, 32, generator=g), torch.randn(3, 1, 11, 32, generator=g)
+    pe = EmbedND(dim=32, theta=1000, axes_dim=[8, 12, 12])(torch.randint(0, 9, (1, 11, 3), generator=g).float())
+    q2, k2 = apply_rope(q, k, pe)
+    assert torch.equal(q2, apply_rope1(q, pe[:, :, :7])) and torch.equal(k2, apply_rope1(k, pe))
+
+
 def test_unknown_family_is_named():
     class Fake:
         def get_model_object(self, name):
             return torch.nn.Linear(2, 2)
 
     with pytest.raises(ValueError, match=r"TestNode: input 'model': model family torch\.nn\.modules\.linear\.Linear .*"
-                                         r"supported: U-Net, Flux, Qwen-Image"):
+                                         r"supported: U-Net, Flux, Qwen-Image, Z-Image, Krea 2\)"):
         adapter_for(Fake(), "TestNode")
 
 
