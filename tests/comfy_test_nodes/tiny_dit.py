@@ -35,10 +35,11 @@ def _patcher(cfg, dtype, seed):
                                             offload_device=mm.unet_offload_device())
 
 
-def flux(seed: int = 3, dtype=torch.float32):
+def flux(seed: int = 3, dtype=torch.float32, **overrides):
+    """A tiny Flux; `overrides` change its config (e.g. hidden_size, depth for a bench-sized one)."""
     import comfy.supported_models
     from comfy.ldm.flux.model import FluxParams
-    config = copy.deepcopy(TINY_DIT)
+    config = {**copy.deepcopy(TINY_DIT), **overrides}
     if "txt_ids_dims" in {f.name for f in dataclasses.fields(FluxParams)}:
         config["txt_ids_dims"] = []
     return _patcher(comfy.supported_models.Flux(config), dtype, seed)
