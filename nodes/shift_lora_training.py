@@ -86,13 +86,21 @@ def add_lora(mp, rank: int, targets: str, seed: int) -> dict:
     return adapters
 
 
-def checkpointed(previous):
+def checkpointed(previous, copy_inputs=False):
+    """`previous` recomputed in backward. copy_inputs: the layer changes its input tensors in place (Flux blocks add
+    their residual with addcmul_), which the recomputation must not see: it gets copies (its output is used)."""
+    def run(*args, **kwargs):
+        if copy_inputs:
+            args = [a.clone() if torch.is_tensor(a) else a for a in args]
+            kwargs = {k: v.clone() if torch.is_tensor(v) else v for k, v in kwargs.items()}
+        return previous(*args, **kwargs)
+
     def forward(*args, **kwargs):
         if not torch.is_grad_enabled():
             return previous(*args, **kwargs)
         chunks = CHUNKS.get()     # the recomputation in backward must shift exactly as this forward does
         return torch.utils.checkpoint.checkpoint(
-            previous, *args, use_reentrant=False,
+            run, *args, use_reentrant=False,
             context_fn=lambda: (contextlib.nullcontext(), chunks_context(chunks)), **kwargs)
     return forward
 
@@ -111,9 +119,10 @@ def checkpoint_targets(dm) -> list[str]:
 
 def add_gradient_checkpointing(mp) -> None:
     """Recompute every checkpoint target in backward (object patches of `forward`, names kept)."""
-    for path in checkpoint_targets(mp.get_model_object("diffusion_model")):
+    dm = mp.get_model_object("diffusion_model")
+    for path in checkpoint_targets(dm):
         target = f"diffusion_model.{path}.forward"
-        mp.add_object_patch(target, checkpointed(mp.get_model_object(target)))
+        mp.add_object_patch(target, checkpointed(mp.get_model_object(target), not hasattr(dm, "input_blocks")))
 
 
 def training_dtype(choice: str, device: torch.device) -> torch.dtype:
@@ -184,6 +193,21 @@ def detached_conditioning(conditioning):
     return [[c[0].clone(), copy(c[1])] for c in conditioning]
 
 
+@contextlib.contextmanager
+def comfy_training_mode():
+    """ComfyUI's own switch for a training run (its LoRA trainer sets `model_management.in_training`): layers whose
+    fast kernel has no backward (Flux's rope in comfy_kitchen) take their differentiable torch path. Restored after;
+    a ComfyUI without the switch has no such kernels."""
+    if not hasattr(mm, "in_training"):
+        yield
+        return
+    saved, mm.in_training = mm.in_training, True
+    try:
+        yield
+    finally:
+        mm.in_training = saved
+
+
 def set_requires_grad(params, flag):
     for p in params:
         with torch.inference_mode(p.is_inference()):    # weights loaded inside ComfyUI's inference mode
@@ -210,7 +234,8 @@ def train(shift_model, positive, clips, steps, clips_per_step, learning_rate, ra
         guider = comfy.samplers.CFGGuider(mp)
         guider.inner_set_conds({"positive": detached_conditioning(positive)})
         zeros = torch.zeros(clips[0].shape)
-        guider.sample(zeros, zeros, trainer, torch.tensor([1.0, 0.0]), seed=seed, disable_pbar=True)
+        with comfy_training_mode():
+            guider.sample(zeros, zeros, trainer, torch.tensor([1.0, 0.0]), seed=seed, disable_pbar=True)
     finally:
         set_requires_grad(frozen, True)
     for a, _ in adapters.values():

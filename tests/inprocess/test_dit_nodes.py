@@ -189,3 +189,17 @@ def test_alternating_ksampler_with_dit_t2i_and_t2v_of_one_latent_space(flux):
                                       2.0, CUSTOM, "4,2", 2, "ddim", "gaussian", 1.0, 0.4, INVERSIONS[1], 1.5,
                                       True)[0]["samples"]
     assert out.shape == (3, 16, 8, 8) and torch.isfinite(out).all()
+
+
+def test_a_flux1_latent_on_a_flux2_model_is_refused_by_name(flux):
+    """Flux.2 latents are 128 channels at /16 (2×2 packs of the /8 VAE latent): a 16-channel /8 latent (Empty SD3 /
+    Flux.1 latent) cannot be a whole pack; the node names the parameter and the channels it needs."""
+    need(flux)
+    import comfy.latent_formats
+    if not hasattr(comfy.latent_formats, "Flux2"):
+        pytest.skip("this ComfyUI has no Flux.2 latent format")
+    flux2 = flux.clone()
+    flux2.add_object_patch("latent_format", comfy.latent_formats.Flux2())
+    with pytest.raises(NodeInputError, match="Text2Video-Zero Sampler: input 'latent': has 16 channels but the model "
+                                             "works on 128-channel latents"):
+        t2v_zero(flux2, flux_conds(), torch.zeros(2, 16, 8, 8))
