@@ -8,6 +8,7 @@ Usage: python scripts/tiny_checkpoint.py OUT.safetensors
 from __future__ import annotations
 
 import sys
+import zlib
 
 import torch
 
@@ -20,10 +21,12 @@ UNET = {"image_size": 32, "in_channels": 4, "out_channels": 4, "model_channels":
 
 
 def random_state_dict(module: torch.nn.Module, seed: int, std: float = 0.05) -> dict:
-    """Norm weights 1, biases 0, everything else N(0, std²): a stable random network."""
-    g = torch.Generator().manual_seed(seed)
+    """Norm weights 1, biases 0, everything else N(0, std²): a stable random network. Each tensor draws from its
+    own generator seeded by (seed, name), so the weights do not depend on the order in which a ComfyUI version
+    declares its modules: the toy model (scripts/toy_model.py) was trained on this CLIP's embeddings."""
     sd = {}
     for name, p in module.state_dict().items():
+        g = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(name.encode()))
         if name.endswith("bias"):
             sd[name] = torch.zeros(p.shape)
         elif "norm" in name and p.ndim == 1:
