@@ -105,6 +105,16 @@ def vae_model(seed: int = 2):
     return comfy.sd.VAE(sd=sd, config={"params": copy.deepcopy(params)})
 
 
+def flux_vae_model(seed: int = 5, channels: int = 16):
+    """A comfy.sd.VAE with 16 latent channels (Flux / Z-Image latent space): a random TAESD state dict, which
+    comfy.sd.VAE recognises by its taesd_decoder.* keys and sizes by taesd_decoder.1.weight."""
+    import comfy.sd
+    from comfy.taesd.taesd import TAESD
+    sd = random_state_dict(TAESD(latent_channels=channels), seed)
+    sd.update(vae_scale=torch.tensor(1.0), vae_shift=torch.tensor(0.0))
+    return comfy.sd.VAE(sd=sd)
+
+
 def temporal_vae_model(seed: int = 4, per_frame: bool = False, ch: int = 32):
     """A comfy.sd.VAE whose decoder is ComfyUI's SVD VideoDecoder at a tiny width.
 

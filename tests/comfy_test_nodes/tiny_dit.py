@@ -6,7 +6,7 @@ import dataclasses
 
 import torch
 
-from comfy_test_nodes.tiny import TINY_DIT, random_state_dict
+from .tiny import TINY_DIT, random_state_dict
 
 TINY_QWEN = {"image_model": "qwen_image", "patch_size": 2, "in_channels": 64, "out_channels": 16, "num_layers": 2,
              "attention_head_dim": 16, "num_attention_heads": 2, "joint_attention_dim": 32,
@@ -35,10 +35,11 @@ def _patcher(cfg, dtype, seed):
                                             offload_device=mm.unet_offload_device())
 
 
-def flux(seed: int = 3, dtype=torch.float32):
+def flux(seed: int = 3, dtype=torch.float32, **overrides):
+    """overrides: config changes, e.g. guidance_embed=True for a Flux.1-dev layout."""
     import comfy.supported_models
     from comfy.ldm.flux.model import FluxParams
-    config = copy.deepcopy(TINY_DIT)
+    config = dict(copy.deepcopy(TINY_DIT), **overrides)
     if "txt_ids_dims" in {f.name for f in dataclasses.fields(FluxParams)}:
         config["txt_ids_dims"] = []
     return _patcher(comfy.supported_models.Flux(config), dtype, seed)
