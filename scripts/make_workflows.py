@@ -370,6 +370,8 @@ def keyframe_interpolation(info):
 FLUX = {"unet": "flux1-dev.safetensors", "clips": ("clip_l.safetensors", "t5xxl_fp16.safetensors"),
         "vae": "ae.safetensors"}
 ZIMAGE = {"unet": "z_image_turbo_bf16.safetensors", "clip": "qwen_3_4b.safetensors", "vae": "ae.safetensors"}
+QWEN = {"unet": "qwen_image_fp8_e4m3fn.safetensors", "clip": "qwen_2.5_vl_7b_fp8_scaled.safetensors",
+        "vae": "qwen_image_vae.safetensors"}
 DIT_SIZE = {"width": 768, "height": 512}
 
 
@@ -451,6 +453,32 @@ def text2video_zero_zimage(info):
     g.save()
 
 
+def text2video_zero_qwen(info):
+    g = Graph(info, "text2video_zero_qwen")
+    unet = g.node("UNETLoader", (0, 0), {"unet_name": QWEN["unet"]}, title="Load Diffusion Model (Qwen-Image)")
+    shift = g.node("ModelSamplingAuraFlow", (0, 130), {"shift": 3.1}, {"model": (unet, "MODEL")})
+    clip = g.node("CLIPLoader", (0, 240), {"clip_name": QWEN["clip"], "type": "qwen_image"})
+    vae = g.node("VAELoader", (0, 390), {"vae_name": QWEN["vae"]})
+    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
+                 size=(320, 150))
+    neg = g.node("CLIPTextEncode", (0, 690), {"text": ""}, {"clip": (clip, "CLIP")}, title="Negative prompt",
+                 size=(320, 120))
+    g.group("Qwen-Image and prompts", [unet, shift, clip, vae, pos, neg])
+    smp = dit_text2video_zero(g, (shift, "MODEL"), pos, neg, 8, cfg=2.5, steps=20, t0=16, t1=18)
+    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 4.0, "video/text2video_zero_qwen")
+    g.note((380, 560), "**Text2Video-Zero on Qwen-Image** (needs ComfyUI 0.33 or later: its attention takes "
+           "attention patches).\n\n"
+           "- *cfg 2.5*, 20 steps, *ModelSamplingAuraFlow* shift 3.1, as in Qwen-Image's own workflow; cfg above "
+           "1 runs the negative prompt too.\n"
+           "- *Cross-Frame Attention*: every frame's image tokens attend to frame 1's keys and values in each "
+           "transformer block; the text tokens are untouched.\n"
+           "- *t0 / t1* are steps of the model's own schedule (ComfyUI's simple scheduler): frame 1 is denoised "
+           "to T = step N−t1−1 = 1 and T′ = step N−t0−1 = 3, warped at T′, re-noised to T, then all frames are "
+           "denoised together. A flow model's step 0 is pure noise, which would erase the motion: t1 ≤ steps−2.\n"
+           "- The Wan VAE decodes each frame as an image.", size=(330, 400))
+    g.save()
+
+
 def long_video_flux(info):
     g = Graph(info, "long_video_flux")
     unet, vae, pos, neg = flux_loaders_and_prompt(g, PROMPT)
@@ -478,6 +506,6 @@ if __name__ == "__main__":
         object_info = server.get("/object_info")
     for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, latent_shift,
                   latent_shift_train, videoelevator, long_video, keyframe_interpolation, showcase,
-                  text2video_zero_flux, text2video_zero_zimage, long_video_flux):
+                  text2video_zero_flux, text2video_zero_zimage, text2video_zero_qwen, long_video_flux):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

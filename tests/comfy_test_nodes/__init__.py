@@ -122,20 +122,22 @@ class TinyCLIPLoader(io.ComfyNode):
 
 
 class TinyVAELoader(io.ComfyNode):
-    """Stands in for VAELoader: a tiny 16-channel VAE (the Flux / Z-Image latent space)."""
+    """Stands in for VAELoader: a tiny 16-channel VAE, Qwen-Image's Wan 2.1 VAE for a qwen_image file, else a TAESD
+    (the Flux / Z-Image latent space)."""
 
     @classmethod
     def define_schema(cls):
         return io.Schema(node_id="VidLiftTest_TinyVAELoader", display_name="Tiny 16-channel VAE (tests)",
-                         category="VidLiftTest", description="Tiny random-weight TAESD with 16 latent channels.",
+                         category="VidLiftTest", description="Tiny random-weight 16-channel VAE: Wan 2.1 or TAESD.",
                          inputs=[io.String.Input("vae_name", default="ae.safetensors", tooltip="ignored")],
                          outputs=[io.Vae.Output()])
 
     @classmethod
     def execute(cls, vae_name):
-        if "vae16" not in _CACHE:
-            _CACHE["vae16"] = tiny.flux_vae_model()
-        return io.NodeOutput(_CACHE["vae16"])
+        key = "wan21_vae" if "qwen" in vae_name.lower() else "vae16"
+        if key not in _CACHE:
+            _CACHE[key] = tiny.wan21_vae_model() if key == "wan21_vae" else tiny.flux_vae_model()
+        return io.NodeOutput(_CACHE[key])
 
 
 class TestExtension(ComfyExtension):

@@ -115,6 +115,17 @@ def flux_vae_model(seed: int = 5, channels: int = 16):
     return comfy.sd.VAE(sd=sd)
 
 
+def wan21_vae_model(seed: int = 6, dim: int = 8):
+    """A comfy.sd.VAE that is a Wan 2.1 VAE (Qwen-Image's latent space: 16 channels, 5-D latents) at width `dim`:
+    a random state dict of ComfyUI's WanVAE in the layout comfy.sd.VAE reads from decoder.middle.* and sizes by
+    decoder.head.0.gamma."""
+    import comfy.sd
+    from comfy.ldm.wan.vae import WanVAE
+    layout = {"dim": dim, "z_dim": 16, "dim_mult": [1, 2, 4, 4], "num_res_blocks": 2, "attn_scales": [],
+              "temperal_downsample": [False, True, True], "dropout": 0.0}
+    return comfy.sd.VAE(sd=random_state_dict(WanVAE(**layout), seed))
+
+
 def temporal_vae_model(seed: int = 4, per_frame: bool = False, ch: int = 32):
     """A comfy.sd.VAE whose decoder is ComfyUI's SVD VideoDecoder at a tiny width.
 
