@@ -208,6 +208,49 @@ def bench_long_video(steps=10, clip=8):
     memory_rows("Reuse-Diffuse Extender", "reuse", clip, (16, 64, 256), f"clips of {clip} frames, M 4")
 
 
+def bench_dit(frames=8, size=16, steps=8):
+    """Flux family (ComfyUI 0.33 hooks): patch overhead vs plain KSampler, Text2Video-Zero vs bare forwards."""
+    from comfy_test_nodes import tiny_dit
+    from vidlift.nodes.model_families import adapter_for
+    flux = tiny_dit.flux(hidden_size=256, num_heads=4, depth=1, depth_single_blocks=2, axes_dim=[16, 24, 24])
+    adapter = adapter_for(flux)
+    if adapter.missing("cross-frame attention"):
+        print(f"  dit: skipped, this ComfyUI {adapter.missing('cross-frame attention')}", flush=True)
+        return
+    g = torch.Generator().manual_seed(1)
+    pos, neg = ([[torch.randn(1, 16, 32, generator=g), {"pooled_output": torch.randn(1, 32, generator=g)}]]
+                for _ in range(2))
+    lat = torch.zeros(frames, 16, size, size)
+    noise = comfy.sample.prepare_noise(lat, 0)
+
+    def run(m, cfg):
+        return lambda: comfy.sample.sample(m, noise, steps, cfg, "euler", "simple", pos, neg, lat, seed=0,
+                                           disable_pbar=True)
+    for what, patched in (("cross-frame attention", adapter.install_cross_frame(flux)),
+                          ("temporal shift", adapter.install_temporal_shift(flux))):
+        times = timed_interleaved({"plain": run(flux, 1.0), "patched": run(patched, 1.0)})
+        report(f"{what} overhead (Flux, bench size)", times["patched"], times["plain"], "≤ 1.03×",
+               f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 1 (guidance-distilled use): patched / plain")
+    t0, t1 = 4, 6
+    latent = {"samples": lat}
+    mine = timed(lambda: Text2VideoZeroSampler.execute(flux, pos, neg, latent, 0, 1.0, 12.0, 0.0, steps, t0, t1, 0))
+    i1, i0 = phase_indices(steps, t0, t1)
+    dm = flux.model.diffusion_model
+    mm.load_models_gpu([flux])
+    dev = mm.get_torch_device()
+    ctx, vec = pos[0][0].to(dev), pos[0][1]["pooled_output"].to(dev)
+
+    def forward(b):
+        x = torch.randn(b, 16, size, size, device=dev)
+        return lambda: dm(x, torch.full((b,), 0.5, device=dev), ctx.expand(b, -1, -1), y=vec.expand(b, -1))
+    with torch.no_grad():
+        one, video = timed(forward(1)), timed(forward(frames))
+    bare = [i0 * a + (steps - i1) * b for a, b in zip(sorted(one), sorted(video))]
+    report("Text2Video-Zero vs bare DiT forwards (Flux, bench size)", mine, bare, "→ 1.0",
+           f"{frames} frames, {steps} flow steps (t0 {t0}, t1 {t1}), cfg 1: {i0} forwards of frame 1 + {steps - i1} "
+           f"of all frames")
+
+
 def bench_alternating(label, make_model, dim, size, frames=8, steps=50, k=8):
     """VideoElevator, ZeroScope preset: U-Net calls counted by a wrapper on each model vs the analytic count, and
     the node's wall time vs the time spent inside those calls (the loop's own overhead: LPFF, inversion algebra,
@@ -313,6 +356,7 @@ BENCHES = {
                          else bench_t2v_zero("tiny", twin.TINY, tiny.TINY_UNET, 128, torch.float32)),
     "t2v_zero_sd15": lambda: None if GPU else bench_t2v_zero("SD1.5 size", twin.SD15, twin.COMFY_SD15, 128,
                                                              torch.float32, frames=4, steps=10, t0=4, t1=7),
+    "dit": bench_dit,
     "long_video": bench_long_video,
     "context": bench_context,
     "vae_memory": bench_vae_memory,

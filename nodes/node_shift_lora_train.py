@@ -16,9 +16,9 @@ import folder_paths
 
 from . import shift_lora_training as training
 from . import video_clips
-from .comfy_glue import require_sd_unet
+from .comfy_glue import is_sd_schedule, require_family
 from .errors import answer, check, check_schema, fail, first, schema_problem
-from .model_patches import POSITIONS, add_temporal_shift
+from .model_patches import POSITIONS
 from .temporal_shift import BOUNDARIES
 
 NODE = "Train Temporal Shift LoRA"
@@ -112,8 +112,9 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
                         "Temporal Shift Patcher at the same settings. Interrupting leaves no file.",
             is_output_node=True,
             inputs=[
-                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL model to adapt to video (unpatched: the "
-                                                "node applies the shift itself)."),
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL model, or a Flux-family DiT (Flux.1 / Flux.2 / "
+                                                "Chroma; LoRA keys its LoRA loader reads), to adapt to video "
+                                                "(unpatched: the node applies the shift itself)."),
                 io.Vae.Input("vae", tooltip="The model's VAE; it encodes every frame separately and stays frozen."),
                 io.Conditioning.Input("positive", tooltip="A caption describing the clips (used for all of them)."),
                 io.String.Input("lora_name", default="temporal_shift_lora",
@@ -140,13 +141,14 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
                                tooltip="What enters at the first/last frame (as in the Temporal Shift Patcher)."),
                 io.Combo.Input("targets", options=list(training.TARGETS), default=training.TARGETS[0],
                                tooltip="Weights that get a LoRA: every convolution and linear layer of the U-Net "
-                                       "(the paper fine-tunes all), or only those inside ResBlocks (smaller file)."),
+                                       "(the paper fine-tunes all; on a DiT every linear layer), or only those inside "
+                                       "ResBlocks (U-Nets only, smaller file)."),
                 io.Combo.Input("training_dtype", options=list(training.DTYPES), default="auto",
                                tooltip="auto: bf16 autocast on GPUs that support it, else fp32 (CPU). LoRA weights "
                                        "and the optimizer stay fp32."),
                 io.Boolean.Input("gradient_checkpointing", default=True,
-                                 tooltip="Recompute each U-Net layer in the backward pass: much less memory, about "
-                                         "30% more time."),
+                                 tooltip="Recompute each U-Net layer (each DiT block) in the backward pass: much less "
+                                         "memory, about 30% more time."),
                 io.String.Input("video_folder", default="",
                                 tooltip="Optional: a folder inside ComfyUI's input directory (relative to it) whose "
                                         "videos (mp4, webm, mov, mkv, avi, gif) are read with PyAV."),
@@ -192,7 +194,12 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
                          settings_problem(shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step,
                                           width, height, max_frames_per_video),
                          folder_problem(video_folder)))
-        require_sd_unet(model, NODE)
+        adapter = require_family(model, NODE, "temporal shift")
+        check(is_sd_schedule(model) or adapter.name == "Flux", NODE, "model",
+              f"trains LoRAs for SD-family U-Nets (SD1.x, SD2.x, SDXL) and the Flux family; {adapter.name} is not "
+              f"supported yet (its Temporal Shift Patcher works without training).")
+        check(adapter.name == "U-Net" or targets == training.TARGETS[0], NODE, "targets",
+              f"'{targets}' selects U-Net ResBlocks; a {adapter.name} model has none: use '{training.TARGETS[0]}'.")
         filename, path = lora_path(lora_name)
 
         with torch.inference_mode(False):
@@ -200,7 +207,8 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
             latent_format = model.get_model_object("latent_format")
             with torch.no_grad():
                 latents = [latent_format.process_in(vae.encode(c)).float().cpu().clone() for c in clips]
-            shift_model = add_temporal_shift(model, shift_fraction, position, boundary, 1.0)
+            shift_model = adapter.install_temporal_shift(model, shift_fraction, boundary, 1.0,
+                                                         adapter.block_kinds, NODE, position)
             progress = TrainingProgress(steps)
             try:
                 adapters, losses = training.train(shift_model, positive, latents, steps, clips_per_step,

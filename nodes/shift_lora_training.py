@@ -8,6 +8,8 @@ the stock LoraLoader applies. v-prediction models regress v instead of ε (their
 
 In ComfyUI's σ-space x = z0 + σ·ε (= z_t/√ᾱ_t) and the model returns x̂0, so
   ‖ε − ε̂‖² = ‖x̂0 − z0‖²/σ²,   ‖v − v̂‖² = ‖x̂0 − z0‖²·(σ² + σ_d²)/(σ²·σ_d²)   (σ_d = 1 for SD).
+Flow models (Flux family; rectified flow, x = (1 − σ)·z0 + σ·ε, velocity u = ε − z0, x̂0 = x − σ·û) regress
+their velocity: ‖u − û‖² = ‖x̂0 − z0‖²/σ², with σ drawn from the model's own table as t is for SD.
 
 Built on ComfyUI's training pieces (comfy_extras/nodes_train.py, comfy/weight_adapter): the LoRA
 modules are `LoRAAdapter.create_train` adapters registered as ModelPatcher weight wrappers, and the loop
@@ -44,7 +46,7 @@ def loss_weight(model_sampling, sigma: torch.Tensor) -> torch.Tensor:
     if isinstance(model_sampling, comfy.model_sampling.V_PREDICTION):
         sd2 = float(model_sampling.sigma_data) ** 2
         return (s2 + sd2) / (s2 * sd2)
-    if isinstance(model_sampling, comfy.model_sampling.EPS):
+    if isinstance(model_sampling, (comfy.model_sampling.EPS, comfy.model_sampling.CONST)):
         return 1.0 / s2
     return torch.ones_like(s2)                  # other parameterisations: plain x0 regression
 
@@ -95,15 +97,23 @@ def checkpointed(previous):
     return forward
 
 
+DIT_BLOCK_LISTS = ("double_blocks", "single_blocks")    # the Flux family's transformer blocks
+
+
+def checkpoint_targets(dm) -> list[str]:
+    """Every layer of every U-Net block, or every transformer block of a Flux-family DiT."""
+    if not hasattr(dm, "input_blocks"):
+        return [f"{name}.{i}" for name in DIT_BLOCK_LISTS for i in range(len(getattr(dm, name, ())))]
+    blocks = [(f"input_blocks.{i}", b) for i, b in enumerate(dm.input_blocks)] + [("middle_block", dm.middle_block)]
+    blocks += [(f"output_blocks.{i}", b) for i, b in enumerate(dm.output_blocks)]
+    return [f"{path}.{j}" for path, block in blocks for j in range(len(block))]
+
+
 def add_gradient_checkpointing(mp) -> None:
-    """Recompute every layer of every U-Net block in backward (object patches of `forward`, names kept)."""
-    unet = mp.get_model_object("diffusion_model")
-    blocks = [(f"input_blocks.{i}", b) for i, b in enumerate(unet.input_blocks)] + [("middle_block", unet.middle_block)]
-    blocks += [(f"output_blocks.{i}", b) for i, b in enumerate(unet.output_blocks)]
-    for path, block in blocks:
-        for j in range(len(block)):
-            target = f"diffusion_model.{path}.{j}.forward"
-            mp.add_object_patch(target, checkpointed(mp.get_model_object(target)))
+    """Recompute every checkpoint target in backward (object patches of `forward`, names kept)."""
+    for path in checkpoint_targets(mp.get_model_object("diffusion_model")):
+        target = f"diffusion_model.{path}.forward"
+        mp.add_object_patch(target, checkpointed(mp.get_model_object(target)))
 
 
 def training_dtype(choice: str, device: torch.device) -> torch.dtype:

@@ -36,10 +36,10 @@ def _patcher(cfg, dtype, seed):
 
 
 def flux(seed: int = 3, dtype=torch.float32, **overrides):
-    """overrides: config changes, e.g. guidance_embed=True for a Flux.1-dev layout."""
+    """A tiny Flux; `overrides` change its config (e.g. hidden_size, depth for a bench-sized one)."""
     import comfy.supported_models
     from comfy.ldm.flux.model import FluxParams
-    config = dict(copy.deepcopy(TINY_DIT), **overrides)
+    config = {**copy.deepcopy(TINY_DIT), **overrides}
     if "txt_ids_dims" in {f.name for f in dataclasses.fields(FluxParams)}:
         config["txt_ids_dims"] = []
     return _patcher(comfy.supported_models.Flux(config), dtype, seed)

@@ -156,3 +156,36 @@ def test_lpff_filters_frames_in_the_batch_of_5d_image_latents():
     five = LPFFFilter.execute({"samples": x.unsqueeze(2)}, *args)[0]["samples"]
     assert five.shape == (6, 16, 1, 8, 8) and torch.equal(five.squeeze(2), flat)
     assert (flat - x).abs().max() > 1e-2                        # it filtered across the 6 frames
+
+
+def test_long_video_samplers_run_on_flux_and_keep_given_frames(flux):
+    """Context-Guided (start frames come back bit-exact, the rest is new) and Reuse-Diffuse (clips chain) on the
+    flow schedule through the generic sampling math; the interpolation keeps its keyframes."""
+    need(flux)
+    from vidlift.nodes.node_context_guided import ContextGuidedInterpolation, ContextGuidedSampler
+    from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender
+    m = adapter_for(flux).install_cross_frame(flux)
+    conds = (flux_conds(1), flux_conds(2))
+    start = torch.randn(2, 16, 8, 8, generator=torch.Generator().manual_seed(8))
+    video = ContextGuidedSampler.execute(m, *conds, {"samples": torch.zeros(1, 16, 8, 8)}, SEED, 3, 2.0, 4, 6, 2,
+                                         1.5, {"samples": start})[0]["samples"]
+    assert video.shape == (6, 16, 8, 8) and torch.equal(video[:2], start) and torch.isfinite(video).all()
+    assert (video[2:] - video[1:2]).abs().max() > 1e-3
+    mid = ContextGuidedInterpolation.execute(m, *conds, {"samples": start}, SEED, 3, 2.0, 5, 1, 1.0)[0]["samples"]
+    assert mid.shape == (5, 16, 8, 8) and torch.equal(mid[::4], start)
+    clips = ReuseDiffuseExtender.execute(m, *conds, {"samples": torch.zeros(3, 16, 8, 8)}, SEED, 3, 2.0, 2, 1, 4.0,
+                                         0.4, "reverse (reference)", False)[0]["samples"]
+    assert clips.shape == (5, 16, 8, 8) and torch.isfinite(clips).all()
+
+
+def test_alternating_ksampler_with_dit_t2i_and_t2v_of_one_latent_space(flux):
+    """VideoElevator with both sides DiTs of the Flux latent space: T2V = Flux + temporal shift, T2I = Flux."""
+    need(flux)
+    need(flux, "temporal shift")
+    from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
+    t2v = adapter_for(flux).install_temporal_shift(flux)
+    conds = (flux_conds(1), flux_conds(2))
+    out = AlternatingKSampler.execute(flux, *conds, t2v, *conds, {"samples": torch.zeros(3, 16, 8, 8)}, SEED, 6, 2.0,
+                                      2.0, CUSTOM, "4,2", 2, "ddim", "gaussian", 1.0, 0.4, INVERSIONS[1], 1.5,
+                                      True)[0]["samples"]
+    assert out.shape == (3, 16, 8, 8) and torch.isfinite(out).all()

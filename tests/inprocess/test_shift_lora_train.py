@@ -248,9 +248,9 @@ def test_bad_inputs_name_node_and_parameter(parts, loras, change, param, words):
         assert isinstance(answer, str) and f"input '{param}'" in answer and words in answer
 
 
-def test_a_dit_and_an_unwritable_loras_folder_are_refused(parts, tmp_path, monkeypatch):
-    with pytest.raises(NodeInputError, match="Train Temporal Shift LoRA: input 'model'.*Flux"):
-        train(dict(parts, model=tiny.dit_model()))
+def test_an_unsupported_family_and_an_unwritable_loras_folder_are_refused(parts, tmp_path, monkeypatch):
+    with pytest.raises(NodeInputError, match="Train Temporal Shift LoRA: input 'model': model family .*MMDITWrapper"):
+        train(dict(parts, model=tiny.unsupported_model()))
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where the loras folder should be")
     monkeypatch.setitem(folder_paths.folder_names_and_paths, "loras", ([str(blocker / "loras")], {".safetensors"}))
@@ -309,3 +309,44 @@ def test_folders_outside_the_input_directory_are_refused(parts, loras, input_dir
     with pytest.raises(NodeInputError, match="Train Temporal Shift LoRA: input 'video_folder'") as e:
         train(parts, images=None, video_folder=folder, steps=1)
     assert words in str(e.value)
+
+
+def test_a_flux_model_trains_a_lora_its_loader_reads(loras):
+    """Flux family: the velocity loss (flow weight 1/σ²), LoRA keys ComfyUI's loader maps onto every linear
+    weight of the DiT, and the trained model differs from the shifted one. Needs the DiT shift hook."""
+    from comfy_test_nodes import tiny_dit
+    from vidlift.nodes.model_families import adapter_for
+    flux = tiny_dit.flux()
+    problem = adapter_for(flux).missing("temporal shift")
+    if problem:
+        pytest.skip(f"this ComfyUI: {problem}")
+    g = torch.Generator().manual_seed(2)
+    cond = [[torch.randn(1, 5, 32, generator=g), {"pooled_output": torch.randn(1, 32, generator=g)}]]
+
+    class FluxVAE:                                   # stands in for ae.safetensors: 16 channels at /8
+        def encode(self, pixels):
+            x = pixels.movedim(-1, 1)
+            return torch.nn.functional.avg_pool2d(x, 8).repeat(1, 6, 1, 1)[:, :16]
+    with torch.inference_mode():
+        model, _, name = TrainTemporalShiftLoRA.execute(
+            flux, FluxVAE(), cond, **dict(SETTINGS, lora_name="flux_shift", steps=3, gradient_checkpointing=True,
+                                          images=moving_squares(clips=1))).args
+    sd = safetensors.torch.load_file(os.path.join(loras, name))
+    patches = comfy.lora.load_lora(sd, comfy.lora.model_lora_keys_unet(flux.model, {}))
+    linear = {n + ".weight" for n, m in flux.model.named_modules()
+              if n.startswith("diffusion_model.") and getattr(m, "weight", None) is not None and m.weight.ndim >= 2}
+    assert set(patches) == linear                                   # every key read, every DiT weight covered
+    assert any("double_blocks_0_img_attn_qkv" in k for k in sd)
+    training_loss = training.loss_weight(flux.get_model_object("model_sampling"), torch.tensor(0.5))
+    assert training_loss == pytest.approx(4.0)                      # flow: ‖u − û‖² = ‖x̂0 − z0‖²/σ²
+
+
+def test_other_families_and_resblock_targets_on_a_dit_are_refused(parts, loras):
+    from comfy_test_nodes import tiny_dit
+    from vidlift.nodes.model_families import adapter_for
+    qwen, flux = tiny_dit.qwen_image(), tiny_dit.flux()
+    with pytest.raises(NodeInputError, match="Train Temporal Shift LoRA: input 'model'.*Qwen-Image"):
+        train(dict(parts, model=qwen))
+    if adapter_for(flux).missing("temporal shift") is None:
+        with pytest.raises(NodeInputError, match="input 'targets'.*Flux model has none"):
+            train(dict(parts, model=flux), targets="ResBlocks only")
