@@ -324,6 +324,7 @@ def videoelevator(info):
            "latent space, and each may have its own prompts.\n"
            "- Reference settings: ZeroScope K 8, d_t 0.4, α 1.5; LaVie K 8, d_t 0.5, α 1.0; AnimateLCM N 30, K 6, "
            "d_t 0.6, α 0.5, video cfg 2, video_sampler lcm.", size=(360, 420))
+    g.save()
 
 
 def long_video(info):
@@ -365,11 +366,146 @@ def keyframe_interpolation(info):
     g.save()
 
 
+# DiT image models (issue 16 §5): stock loaders as the models' own ComfyUI templates wire them
+FLUX = {"unet": "flux1-dev.safetensors", "clips": ("clip_l.safetensors", "t5xxl_fp16.safetensors"),
+        "vae": "ae.safetensors"}
+ZIMAGE = {"unet": "z_image_turbo_bf16.safetensors", "clip": "qwen_3_4b.safetensors", "vae": "ae.safetensors"}
+QWEN = {"unet": "qwen_image_fp8_e4m3fn.safetensors", "clip": "qwen_2.5_vl_7b_fp8_scaled.safetensors",
+        "vae": "qwen_image_vae.safetensors"}
+DIT_SIZE = {"width": 768, "height": 512}
+
+
+def flux_loaders_and_prompt(g, prompt):
+    """Flux.1-dev: diffusion model, CLIP-L + T5-XXL, the 16-channel VAE; FluxGuidance on the prompt (the distilled
+    guidance), and a zeroed negative, which cfg 1 never uses."""
+    unet = g.node("UNETLoader", (0, 0), {"unet_name": FLUX["unet"]}, title="Load Diffusion Model (Flux.1-dev)")
+    clip = g.node("DualCLIPLoader", (0, 130), {"clip_name1": FLUX["clips"][0], "clip_name2": FLUX["clips"][1],
+                                               "type": "flux"})
+    vae = g.node("VAELoader", (0, 310), {"vae_name": FLUX["vae"]})
+    text = g.node("CLIPTextEncode", (0, 420), {"text": prompt}, {"clip": (clip, "CLIP")}, title="Prompt",
+                  size=(320, 150))
+    pos = g.node("FluxGuidance", (0, 610), {"guidance": 3.5}, {"conditioning": (text, "CONDITIONING")})
+    neg = g.node("ConditioningZeroOut", (0, 730), inputs={"conditioning": (text, "CONDITIONING")},
+                 title="Negative (unused at cfg 1)")
+    g.group("Flux.1-dev and prompt", [unet, clip, vae, text, pos, neg])
+    return unet, vae, pos, neg
+
+
+def dit_decode_and_save(g, x, vae, latent, fps, prefix):
+    dec = g.node("VAEDecode", (x, 0), inputs={"samples": latent, "vae": (vae, "VAE")})
+    vid = g.node("CreateVideo", (x, 130), {"fps": fps}, {"images": (dec, "IMAGE")})
+    save = g.node("SaveVideo", (x, 290), {"filename_prefix": prefix}, {"video": (vid, "VIDEO")}, size=(320, 360))
+    g.group("Decode and save", [dec, vid, save], color="#3f8e5e")
+
+
+def dit_text2video_zero(g, model, pos, neg, frames, **sampler_widgets):
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), {"dit_blocks": "double+single"}, {"model": model})
+    lat = g.node("EmptySD3LatentImage", (380, 360), {**DIT_SIZE, "batch_size": frames},
+                 title="Video size (batch size = frames)")
+    smp = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, **sampler_widgets}, {
+        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
+        "latent": (lat, "LATENT")})
+    g.group("Text2Video-Zero", [cfa, lat, smp], color="#8e3f78")
+    return smp
+
+
+def text2video_zero_flux(info):
+    g = Graph(info, "text2video_zero_flux")
+    unet, vae, pos, neg = flux_loaders_and_prompt(g, PROMPT)
+    smp = dit_text2video_zero(g, (unet, "MODEL"), pos, neg, 8, cfg=1.0, steps=20, t0=16, t1=18)
+    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 4.0, "video/text2video_zero_flux")
+    g.note((380, 560), "**Text2Video-Zero on Flux.1-dev** (needs ComfyUI 0.33 or later: its Flux blocks take "
+           "attention patches).\n\n"
+           "- *cfg 1*: Flux.1-dev is guidance-distilled; *FluxGuidance* (3.5) sets its guidance, so the "
+           "negative prompt is not used.\n"
+           "- *Cross-Frame Attention*: every frame's image tokens attend to frame 1's keys and values in the double "
+           "and single blocks; the text tokens are untouched.\n"
+           "- *t0 / t1* are steps of the model's own schedule (ComfyUI's simple scheduler): frame 1 is denoised "
+           "to T = step N−t1−1 = 1 and T′ = step N−t0−1 = 3, warped at T′, re-noised to T, then all frames are "
+           "denoised together. A flow model's step 0 is pure noise, which would erase the motion: t1 ≤ steps−2.\n"
+           "- Motion is in pixels of a 512-px canvas per frame; 768×512, 8 frames. More frames: raise the batch "
+           "size; chunk_size bounds the memory.", size=(330, 420))
+    g.save()
+
+
+def text2video_zero_zimage(info):
+    g = Graph(info, "text2video_zero_zimage")
+    unet = g.node("UNETLoader", (0, 0), {"unet_name": ZIMAGE["unet"]}, title="Load Diffusion Model (Z-Image Turbo)")
+    shift = g.node("ModelSamplingAuraFlow", (0, 130), {"shift": 3.0}, {"model": (unet, "MODEL")})
+    clip = g.node("CLIPLoader", (0, 240), {"clip_name": ZIMAGE["clip"], "type": "lumina2"})
+    vae = g.node("VAELoader", (0, 390), {"vae_name": ZIMAGE["vae"]})
+    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
+                 size=(320, 150))
+    neg = g.node("ConditioningZeroOut", (0, 690), inputs={"conditioning": (pos, "CONDITIONING")},
+                 title="Negative (unused at cfg 1)")
+    g.group("Z-Image Turbo and prompt", [unet, shift, clip, vae, pos, neg])
+    smp = dit_text2video_zero(g, (shift, "MODEL"), pos, neg, 8, cfg=1.0, steps=8, t0=4, t1=6)
+    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 4.0, "video/text2video_zero_zimage")
+    g.note((380, 560), "**Text2Video-Zero on Z-Image Turbo.**\n\n"
+           "- *cfg 1*, 8 steps: Z-Image Turbo is distilled for few steps without guidance, so the negative "
+           "prompt is not used; *ModelSamplingAuraFlow* shift 3 as in Z-Image's own workflow.\n"
+           "- *Cross-Frame Attention*: every frame's image tokens attend to frame 1's keys and values in each "
+           "transformer layer; the caption tokens are untouched.\n"
+           "- *t0 / t1* are steps of the model's own schedule (ComfyUI's simple scheduler): frame 1 is denoised "
+           "to T = step N−t1−1 = 1 and T′ = step N−t0−1 = 3, warped at T′, re-noised to T, then all frames are "
+           "denoised together. A flow model's step 0 is pure noise, which would erase the motion: t1 ≤ steps−2.",
+           size=(330, 380))
+    g.save()
+
+
+def text2video_zero_qwen(info):
+    g = Graph(info, "text2video_zero_qwen")
+    unet = g.node("UNETLoader", (0, 0), {"unet_name": QWEN["unet"]}, title="Load Diffusion Model (Qwen-Image)")
+    shift = g.node("ModelSamplingAuraFlow", (0, 130), {"shift": 3.1}, {"model": (unet, "MODEL")})
+    clip = g.node("CLIPLoader", (0, 240), {"clip_name": QWEN["clip"], "type": "qwen_image"})
+    vae = g.node("VAELoader", (0, 390), {"vae_name": QWEN["vae"]})
+    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
+                 size=(320, 150))
+    neg = g.node("CLIPTextEncode", (0, 690), {"text": ""}, {"clip": (clip, "CLIP")}, title="Negative prompt",
+                 size=(320, 120))
+    g.group("Qwen-Image and prompts", [unet, shift, clip, vae, pos, neg])
+    smp = dit_text2video_zero(g, (shift, "MODEL"), pos, neg, 8, cfg=2.5, steps=20, t0=16, t1=18)
+    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 4.0, "video/text2video_zero_qwen")
+    g.note((380, 560), "**Text2Video-Zero on Qwen-Image** (needs ComfyUI 0.33 or later: its attention takes "
+           "attention patches).\n\n"
+           "- *cfg 2.5*, 20 steps, *ModelSamplingAuraFlow* shift 3.1, as in Qwen-Image's own workflow; cfg above "
+           "1 runs the negative prompt too.\n"
+           "- *Cross-Frame Attention*: every frame's image tokens attend to frame 1's keys and values in each "
+           "transformer block; the text tokens are untouched.\n"
+           "- *t0 / t1* are steps of the model's own schedule (ComfyUI's simple scheduler): frame 1 is denoised "
+           "to T = step N−t1−1 = 1 and T′ = step N−t0−1 = 3, warped at T′, re-noised to T, then all frames are "
+           "denoised together. A flow model's step 0 is pure noise, which would erase the motion: t1 ≤ steps−2.\n"
+           "- The Wan VAE decodes each frame as an image.", size=(330, 400))
+    g.save()
+
+
+def long_video_flux(info):
+    g = Graph(info, "long_video_flux")
+    unet, vae, pos, neg = flux_loaders_and_prompt(g, PROMPT)
+    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), {"dit_blocks": "double+single"}, {"model": (unet, "MODEL")})
+    lat = g.node("EmptySD3LatentImage", (380, 360), {**DIT_SIZE, "batch_size": 1},
+                 title="Video size (frames are set on the sampler)")
+    smp = g.node("VidLift_ContextGuidedSampler", (740, 0), {"seed": 42, "steps": 20, "cfg": 1.0, "frames": 32,
+                                                            "window": 12}, {
+        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
+        "latent": (lat, "LATENT")})
+    g.group("Video LDM rollout with context guidance", [cfa, lat, smp], color="#8e3f78")
+    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 8.0, "video/long_video_flux")
+    g.note((380, 560), "**Long video on Flux.1-dev** (needs ComfyUI 0.33 or later). Frame 1 is made by the model "
+           "alone; then windows of 12 frames each hold the 2 latest frames as context (noised to every step's "
+           "level) and generate 10 new ones, with context guidance s = 1.5. *cfg 1*: Flux.1-dev is "
+           "guidance-distilled (FluxGuidance sets its guidance), so text guidance costs no extra pass. Cross-frame "
+           "attention anchors every window on frame 1, which the sampler adds to each window. One window is in "
+           "the model at a time: raise `frames` freely, lower `window` if memory is short.", size=(330, 330))
+    g.save()
+
+
 if __name__ == "__main__":
     from comfy_server import ComfyServer
     with ComfyServer(port=8197) as server:
         object_info = server.get("/object_info")
     for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, latent_shift,
-                  latent_shift_train, videoelevator, long_video, keyframe_interpolation, showcase):
+                  latent_shift_train, videoelevator, long_video, keyframe_interpolation, showcase,
+                  text2video_zero_flux, text2video_zero_zimage, text2video_zero_qwen, long_video_flux):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

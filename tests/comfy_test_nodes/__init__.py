@@ -1,7 +1,7 @@
 """Test-only ComfyUI nodes (loaded by the server tests, never shipped as pack nodes)."""
 from comfy_api.latest import ComfyExtension, io
 
-from . import tiny
+from . import tiny, tiny_dit
 
 _CACHE = {}
 
@@ -71,9 +71,79 @@ class TinySVDLoader(io.ComfyNode):
         return io.NodeOutput(None, None, _CACHE["svd_vae"])
 
 
+# UNETLoader's file name -> the tiny DiT of that family (every tiny DiT reads the tiny CLIP's 32-wide conditioning)
+TINY_DIFFUSION_MODELS = {"flux": lambda: tiny_dit.flux(guidance_embed=True),   # Flux.1-dev: guidance-distilled
+                         "z_image": tiny_dit.zimage, "qwen_image": tiny_dit.qwen_image}
+
+
+def tiny_family(name):
+    family = next((k for k in TINY_DIFFUSION_MODELS if k in name.lower()), None)
+    if family is None:
+        raise ValueError(f"no tiny test model for {name!r} (known: {', '.join(TINY_DIFFUSION_MODELS)})")
+    return family
+
+
+class TinyUNETLoader(io.ComfyNode):
+    """Stands in for UNETLoader: a tiny random DiT of the family the file name names."""
+
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="VidLiftTest_TinyUNETLoader", display_name="Tiny diffusion model (tests)",
+                         category="VidLiftTest", description="Tiny random-weight DiT: Flux, Z-Image or Qwen-Image "
+                                                             "after the file name.",
+                         inputs=[io.String.Input("unet_name", default="flux1-dev.safetensors"),
+                                 io.String.Input("weight_dtype", default="default", tooltip="ignored")],
+                         outputs=[io.Model.Output()])
+
+    @classmethod
+    def execute(cls, unet_name, weight_dtype):
+        key = "dit:" + tiny_family(unet_name)
+        if key not in _CACHE:
+            _CACHE[key] = TINY_DIFFUSION_MODELS[key[4:]]()
+        return io.NodeOutput(_CACHE[key])
+
+
+class TinyCLIPLoader(io.ComfyNode):
+    """Stands in for CLIPLoader and DualCLIPLoader: the tiny SD CLIP (32-wide tokens and pooled output)."""
+
+    @classmethod
+    def define_schema(cls):
+        names = ("clip_name", "clip_name1", "clip_name2", "type", "device")
+        return io.Schema(node_id="VidLiftTest_TinyCLIPLoader", display_name="Tiny text encoder (tests)",
+                         category="VidLiftTest", description="Tiny random-weight CLIP for every text-encoder loader.",
+                         inputs=[io.String.Input(n, default="", optional=True, tooltip="ignored") for n in names],
+                         outputs=[io.Clip.Output()])
+
+    @classmethod
+    def execute(cls, **ignored):
+        if "clip" not in _CACHE:
+            _CACHE["clip"] = tiny.clip_model()
+        return io.NodeOutput(_CACHE["clip"])
+
+
+class TinyVAELoader(io.ComfyNode):
+    """Stands in for VAELoader: a tiny 16-channel VAE, Qwen-Image's Wan 2.1 VAE for a qwen_image file, else a TAESD
+    (the Flux / Z-Image latent space)."""
+
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(node_id="VidLiftTest_TinyVAELoader", display_name="Tiny 16-channel VAE (tests)",
+                         category="VidLiftTest", description="Tiny random-weight 16-channel VAE: Wan 2.1 or TAESD.",
+                         inputs=[io.String.Input("vae_name", default="ae.safetensors", tooltip="ignored")],
+                         outputs=[io.Vae.Output()])
+
+    @classmethod
+    def execute(cls, vae_name):
+        key = "wan21_vae" if "qwen" in vae_name.lower() else "vae16"
+        if key not in _CACHE:
+            _CACHE[key] = tiny.wan21_vae_model() if key == "wan21_vae" else tiny.flux_vae_model()
+        return io.NodeOutput(_CACHE[key])
+
+
 class TestExtension(ComfyExtension):
     async def get_node_list(self):
-        return [TinyCheckpointLoader, TinyDiTLoader, TinyUnsupportedLoader, TinySVDLoader]
+        return [TinyCheckpointLoader, TinyDiTLoader, TinyUnsupportedLoader, TinySVDLoader, TinyUNETLoader,
+                TinyCLIPLoader, TinyVAELoader]
 
 
 async def comfy_entrypoint():

@@ -105,6 +105,27 @@ def vae_model(seed: int = 2):
     return comfy.sd.VAE(sd=sd, config={"params": copy.deepcopy(params)})
 
 
+def flux_vae_model(seed: int = 5, channels: int = 16):
+    """A comfy.sd.VAE with 16 latent channels (Flux / Z-Image latent space): a random TAESD state dict, which
+    comfy.sd.VAE recognises by its taesd_decoder.* keys and sizes by taesd_decoder.1.weight."""
+    import comfy.sd
+    from comfy.taesd.taesd import TAESD
+    sd = random_state_dict(TAESD(latent_channels=channels), seed)
+    sd.update(vae_scale=torch.tensor(1.0), vae_shift=torch.tensor(0.0))
+    return comfy.sd.VAE(sd=sd)
+
+
+def wan21_vae_model(seed: int = 6, dim: int = 8):
+    """A comfy.sd.VAE that is a Wan 2.1 VAE (Qwen-Image's latent space: 16 channels, 5-D latents) at width `dim`:
+    a random state dict of ComfyUI's WanVAE in the layout comfy.sd.VAE reads from decoder.middle.* and sizes by
+    decoder.head.0.gamma."""
+    import comfy.sd
+    from comfy.ldm.wan.vae import WanVAE
+    layout = {"dim": dim, "z_dim": 16, "dim_mult": [1, 2, 4, 4], "num_res_blocks": 2, "attn_scales": [],
+              "temperal_downsample": [False, True, True], "dropout": 0.0}
+    return comfy.sd.VAE(sd=random_state_dict(WanVAE(**layout), seed))
+
+
 def temporal_vae_model(seed: int = 4, per_frame: bool = False, ch: int = 32):
     """A comfy.sd.VAE whose decoder is ComfyUI's SVD VideoDecoder at a tiny width.
 

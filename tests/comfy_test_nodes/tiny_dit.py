@@ -6,7 +6,7 @@ import dataclasses
 
 import torch
 
-from comfy_test_nodes.tiny import TINY_DIT, random_state_dict
+from .tiny import TINY_DIT, random_state_dict
 
 TINY_QWEN = {"image_model": "qwen_image", "patch_size": 2, "in_channels": 64, "out_channels": 16, "num_layers": 2,
              "attention_head_dim": 16, "num_attention_heads": 2, "joint_attention_dim": 32,

@@ -6,7 +6,19 @@ from comfy_env import ROOT
 from workflow_api import ui_to_api
 
 SWAPS = {"CheckpointLoaderSimple": "VidLiftTest_TinyCheckpointLoader",  # stock loader -> tiny test model
-         "ImageOnlyCheckpointLoader": "VidLiftTest_TinySVDLoader"}
+         "ImageOnlyCheckpointLoader": "VidLiftTest_TinySVDLoader",
+         "UNETLoader": "VidLiftTest_TinyUNETLoader",          # a tiny DiT of the family its file name names
+         "CLIPLoader": "VidLiftTest_TinyCLIPLoader", "DualCLIPLoader": "VidLiftTest_TinyCLIPLoader",
+         "VAELoader": "VidLiftTest_TinyVAELoader"}
+EMPTY_LATENTS = ("EmptyLatentImage", "EmptySD3LatentImage")
+# UNETLoader file name -> the adapter family of its tiny test model (comfy_test_nodes.TINY_DIFFUSION_MODELS)
+DIT_FAMILIES = {"flux": "Flux", "z_image": "Z-Image", "qwen_image": "Qwen-Image"}
+
+
+def dit_families(ui):
+    """The adapter families of the workflow's diffusion models (UNETLoader nodes)."""
+    names = [n["widgets_values"][0].lower() for n in ui["nodes"] if n["type"] == "UNETLoader"]
+    return sorted({family for name in names for key, family in DIT_FAMILIES.items() if key in name})
 
 
 def load_workflow(name):
@@ -19,7 +31,7 @@ def api_for_tests(ui, object_info, size=64):
     prompt = ui_to_api(ui, object_info)
     for node in prompt.values():
         node["class_type"] = SWAPS.get(node["class_type"], node["class_type"])
-        if node["class_type"] == "EmptyLatentImage":
+        if node["class_type"] in EMPTY_LATENTS:
             node["inputs"].update(width=size, height=size)
         if node["class_type"] == "VidLift_TrainTemporalShiftLoRA":   # a few steps on short clips
             node["inputs"].update(steps=3, frames_per_clip=4, max_frames_per_video=8, width=size, height=size)

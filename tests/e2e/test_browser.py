@@ -13,7 +13,8 @@ from e2e.harness import load_workflow
 
 WORKFLOWS = sorted(f for f in os.listdir(os.path.join(ROOT, "workflows")) if f.endswith(".json"))
 SHOTS = os.path.join(ROOT, "output", "browser")
-MODEL_FILES = {"ckpt_name", "vae_name", "lora_name", "unet_name", "clip_name"}   # absent on the test server
+# model file names, absent on the test server
+MODEL_FILES = {"ckpt_name", "vae_name", "lora_name", "unet_name", "clip_name", "clip_name1", "clip_name2"}
 # per figure: an input to change and the value that must change the drawing
 FIGURE_INPUTS = {"VidLift_MotionLatentWarp": ("motion_x", 40.0), "VidLift_LPFF": ("d_t", 0.15),
                  "VidLift_ReuseDiffuseExtender": ("clips", 6), "VidLift_ContextGuidedSampler": ("context_frames", 6),
