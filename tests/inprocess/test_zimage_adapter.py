@@ -175,7 +175,7 @@ def test_missing_hooks_are_reported(model):
     if problem is None:
         pytest.skip("this ComfyUI has NextDiT's double_block and noise_refiner hooks")
     assert "needs a ComfyUI with the Z-Image" in problem
-    with pytest.raises(ValueError, match="TestNode: temporal shift on Z-Image needs a ComfyUI"):
+    with pytest.raises(ValueError, match="TestNode: input 'model': temporal shift on Z-Image needs a ComfyUI"):
         adapter.install_temporal_shift(model, node="TestNode")
 
 
