@@ -139,5 +139,6 @@ export const FIGURES = {
   VidLift_ContextGuidedInterpolation: interpolationTimeline,
   VidLift_MotionLatentWarp: motionPath,
   VidLift_LPFF: lpffResponse,
+  VidLift_LPFFImages: lpffResponse,
   VidLift_ReuseDiffuseExtender: reuseDiffuseTimeline,
 };
