@@ -38,12 +38,13 @@ import comfy.patcher_extension as pe  # noqa: E402
 import comfy.sample  # noqa: E402
 import comfy.utils  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
-from comfy_test_nodes import tiny  # noqa: E402
+from comfy_test_nodes import tiny, tiny_dit  # noqa: E402
 from comfy_test_nodes.memory_peak import run_probe  # noqa: E402
 from vidlift.nodes.context_guidance import rollout_plan  # noqa: E402
 from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
-from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender  # noqa: E402
+from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler  # noqa: E402
+from vidlift.nodes.video_extension import VideoClip  # noqa: E402
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
 from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler  # noqa: E402
 from vidlift.nodes.node_video_elevator import INVERSIONS, AlternatingKSampler  # noqa: E402
@@ -328,6 +329,62 @@ def memory_rows(node, kind, window, counts, what):
                f"{counts[0]} frames, {peak[n] / 1e6:.1f} MB for {n} ({what})")
 
 
+def channel_drift(latent, first):
+    """Mean over channels of |μ_c − μ_c(first)| and |s_c − s_c(first)|, per-channel mean and std over (B, T, h, w)."""
+    stats = lambda x: (x.mean(dim=(0, 2, 3, 4)), x.std(dim=(0, 2, 3, 4)))  # noqa: E731
+    (m, s), (m0, s0) = stats(latent.double()), stats(first.double())
+    return (m - m0).abs().mean().item(), (s - s0).abs().mean().item()
+
+
+def pixel_round_trip(vae, clip: VideoClip, overlap: int) -> VideoClip:
+    """The baseline's hand-off: decode the clip, encode its last 1 + 4M pixel frames (anchor and context: 1 + M
+    latent frames, the first causal) and continue from those instead of the latents."""
+    pixels = vae.decode(clip.latent)
+    pixels = pixels.reshape(-1, *pixels.shape[-3:])          # [B, F, H, W, 3] → frames
+    latent = clip.latent.clone()
+    latent[:, :, -(overlap + 1):] = vae.encode(pixels[-(1 + 4 * overlap):]).cpu()
+    return VideoClip(clip.noise, latent, clip.sigmas, clip.clip)
+
+
+def bench_extend(extensions=4, frames=5, overlap=2, steps=6, size=8):
+    """Wan 2.1 (tiny, random weights) extended in latent space vs through pixels: drift, then time and memory."""
+    model, vae = tiny_dit.wan21(), tiny.wan21_vae_model()
+    pos, neg = conds(32)
+    lat = {"samples": torch.zeros(1, 16, frames, size, size)}
+    first, clip0 = ReuseDiffuseSampler.execute(model, pos, neg, lat, 0, steps, 3.0).args
+    first = first["samples"]
+    print("  | extension | ours: mean drift | ours: std drift | pixel round trip: mean drift | std drift | "
+          "hand-off error, pixel round trip |\n  |---|---|---|---|---|---|")
+    ours, base, drift = clip0, clip0, {"ours": [], "pixels": []}
+    for k in range(1, extensions + 1):
+        new_ours, ours = ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 3.0, 1, overlap, 1.0, 0.4,
+                                                      "reverse (reference)", False, ours).args
+        handed = pixel_round_trip(vae, base, overlap)
+        handoff = (handed.latent - base.latent)[:, :, -overlap:].abs().max().item()   # ours hands on exactly: 0
+        new_base, base = ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 3.0, 1, overlap, 1.0, 0.4,
+                                                      "reverse (reference)", False, handed).args
+        drift["ours"].append(channel_drift(new_ours["samples"], first))
+        drift["pixels"].append(channel_drift(new_base["samples"], first))
+        (om, os_), (bm, bs) = drift["ours"][-1], drift["pixels"][-1]
+        print(f"  | {k} | {om:.4f} | {os_:.4f} | {bm:.4f} | {bs:.4f} | {handoff:.3f} |", flush=True)
+    total = lambda rows: [m + s for m, s in rows]  # noqa: E731
+    report(f"Wan extension drift vs pixel round trip, {extensions} extensions", total(drift["ours"]),
+           total(drift["pixels"]), "≤ 0.5×", f"per-channel |Δmean| + |Δstd| vs the first clip over extensions 1–"
+           f"{extensions} (range: extremes), tiny Wan 2.1 + tiny WanVAE, random weights, T {frames}, M {overlap}")
+
+    def run(n):
+        return lambda: ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 3.0, n, overlap, 1.0, 0.4,
+                                                    "reverse (reference)", False, clip0)
+    per_frame = time_per_frame({n: run(n) for n in (1, 2, 4, 8)})
+    for n in (4, 8):
+        report(f"Wan Reuse-Diffuse Extender time per frame, {n} vs 1 extensions", per_frame[n], per_frame[1],
+               "flat within 10%", f"T {frames}, M {overlap}, {steps} euler steps, tiny Wan 2.1")
+    peak = run_probe("long_video_memory_probe.py", ARGS.device, "wan", frames, 1, 8)
+    report("Wan Reuse-Diffuse Extender working memory, 8 vs 1 extensions", [peak[8]], [peak[1]], "flat within 10%",
+           f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[1] / 1e6:.1f} MB for 1 extension, "
+           f"{peak[8] / 1e6:.1f} MB for 8 (T {frames}, M {overlap})")
+
+
 def save_rows(path, machine):
     """Write this run's rows; with --only, the other rows of the last run stay (each row carries its date)."""
     today = time.strftime("%Y-%m-%d")
@@ -359,6 +416,7 @@ BENCHES = {
     "dit": bench_dit,
     "long_video": bench_long_video,
     "context": bench_context,
+    "extend": bench_extend,
     "vae_memory": bench_vae_memory,
     "vae_throughput": bench_vae_throughput,
     "alternating": lambda: (

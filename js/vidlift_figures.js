@@ -56,7 +56,7 @@ export function lpffResponse(ctx, box, read) {
   frame(ctx, box, `${shape} response along time, ${T} frames${per > 0 ? "" : " (drawn for 16)"}`);
   const values = [];
   for (let t = 0; t < T; t++) {
-    const a = 2 * t / T - 1, d2 = ((ds / (dt || 1e-9)) * a) ** 2;
+    const a = 2 * (t - Math.floor(T / 2)) / T, d2 = ((ds / (dt || 1e-9)) * a) ** 2;
     let v;
     if (ds === 0 || dt === 0) v = 0;
     else if (shape === "gaussian") v = Math.exp(-d2 / (2 * ds * ds));
@@ -139,5 +139,6 @@ export const FIGURES = {
   VidLift_ContextGuidedInterpolation: interpolationTimeline,
   VidLift_MotionLatentWarp: motionPath,
   VidLift_LPFF: lpffResponse,
+  VidLift_LPFFImages: lpffResponse,
   VidLift_ReuseDiffuseExtender: reuseDiffuseTimeline,
 };

@@ -191,3 +191,35 @@ def decode_frames_together(vae, z: torch.Tensor) -> torch.Tensor:
     the model is called directly (loading and memory stay with the caller, as VAE.decode does them)."""
     z = z.to(vae.device, vae.vae_dtype)
     return vae.process_output(vae.first_stage_model.decode(z).float()).to(vae.output_device)
+
+
+def is_video_model(model) -> bool:
+    """A native video model: 5-D latents with frames on dim 2 (Wan, LTX, HunyuanVideo), not an image model in a
+    video VAE's space (Qwen-Image, Krea 2: those have a family adapter)."""
+    from .model_families import ADAPTERS
+    fmt = model.get_model_object("latent_format")
+    unet = model.get_model_object("diffusion_model")
+    return getattr(fmt, "latent_dimensions", 2) == 3 and not any(a.matches(unet) for a in ADAPTERS)
+
+
+def holds_frames_clean(model) -> bool:
+    """Whether the model turns `denoise_mask` into per-frame timesteps (WAN22, LTXV: held frames seen clean at
+    t = 0); otherwise ComfyUI re-noises held frames to each step's σ. Feature-detected: the model class overrides
+    `scale_latent_inpaint` to return the clean latent."""
+    import comfy.model_base
+    base = model.model
+    return type(base).scale_latent_inpaint is not comfy.model_base.BaseModel.scale_latent_inpaint
+
+
+def sample_held(model, positive, negative, cfg: float, noise, latent_image, mask, sigmas, seed: int, progress=None):
+    """One run of ComfyUI's `euler` sampler through a CFGGuider from N(0, I) `noise`, holding the frames where
+    `mask` is 0 at `latent_image` (LATENT scaling) by ComfyUI's own inpainting (KSamplerX0Inpaint)."""
+    import comfy.sampler_helpers
+    guider = comfy.samplers.CFGGuider(model)
+    guider.set_conds(positive, negative)
+    guider.set_cfg(cfg)
+    if mask is not None:      # 0.33 prepares a mask itself, 0.3.75 only in comfy.sample.sample: same result twice
+        mask = comfy.sampler_helpers.prepare_mask(mask, noise.shape, model.load_device)
+    out = guider.sample(noise, latent_image, comfy.samplers.sampler_object("euler"), sigmas, denoise_mask=mask,
+                        callback=progress, disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
+    return out.cpu()

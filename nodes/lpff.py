@@ -3,7 +3,9 @@
 The video latent is low-passed by FFT over (frames, h, w) in float32: X̂ = IFFT(FFTshift(FFT(x))·LPF),
 the reference's `freq_mix_3d` with zero noise. The filters are those of the reference
 `utils/filter_utils.py` (from FreeInit), with d² = ((d_s/d_t)(2t/T−1))² + (2h/H−1)² + (2w/W−1)² centred
-on the shifted spectrum's DC: gaussian exp(−d²/(2d_s²)), butterworth 1/(1+(d²/d_s²)ⁿ), ideal
+on the shifted spectrum's DC. On an odd size the reference's 2t/T − 1 is not 0 at the DC (index T//2): its filter
+dims a still video (by 8% at T = 5, d_t = 0.5), and odd T is the rule for native video latents (Wan: 81 frames →
+21); we use 2(t − T//2)/T, the reference's value on every even size and 0 at the DC on odd ones: gaussian exp(−d²/(2d_s²)), butterworth 1/(1+(d²/d_s²)ⁿ), ideal
 d² ≤ 2·d_s (the reference's threshold, kept as is), box (a centred cube; where the reference's
 slice would start below 0 — wide latents at d_s = 1 — we clamp instead of wrapping). The reference's filter also
 attenuates spatially; "temporal only" drops the spatial terms (the paper's "Temporal LPFF" label).
@@ -41,7 +43,7 @@ def cached_filter(T: int, H: int, W: int, shape: str, d_s: float, d_t: float, or
         else:
             mask[t_lo:cf + ts, r_lo:cr + ss, c_lo:cc + ss] = 1.0
         return mask
-    axis = lambda n: 2 * torch.arange(n, dtype=torch.float64) / n - 1  # noqa: E731
+    axis = lambda n: 2 * (torch.arange(n, dtype=torch.float64) - n // 2) / n  # noqa: E731
     d2 = ((d_s / d_t) * axis(T))[:, None, None] ** 2
     if not temporal_only:
         d2 = d2 + axis(H)[None, :, None] ** 2 + axis(W)[None, None, :] ** 2
@@ -73,3 +75,10 @@ def lpff_frames_in_batch(latent: torch.Tensor, frames_per_video: int, **filter_a
     video = latent.reshape(n // frames_per_video, frames_per_video, c, h, w).transpose(1, 2)   # [V, C, F, h, w]
     out = lpff(video, low_pass_filter(frames_per_video, h, w, **filter_args))
     return out.transpose(1, 2).reshape(latent.shape)
+
+
+def lpff_images(images: torch.Tensor, frames_per_video: int, **filter_args) -> torch.Tensor:
+    """IMAGE frames [videos·F, H, W, channels] in [0, 1], filtered along frames and pixels as latents are (each
+    colour channel on its own), clamped back to [0, 1] (sharp filters ring slightly past the range)."""
+    out = lpff_frames_in_batch(images.movedim(-1, 1), frames_per_video, **filter_args).movedim(1, -1)
+    return out.clamp(0.0, 1.0)

@@ -1,14 +1,17 @@
 """Reuse-Diffuse Sampler and Extender nodes (VidRD, Gu et al. 2023: FNR, PNS, DSG): a video as clips,
 each reusing the previous clip's noise and latents; the VIDLIFT_REUSE_CLIP socket hands the last clip on, so
-extenders chain (e.g. with another prompt)."""
+extenders chain (e.g. with another prompt). Native video models (5-D latents: Wan, LTX, Hunyuan) take the
+video_extension path (held context, causal anchor) through `sample_video_clips`."""
 from __future__ import annotations
 
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
+from .comfy_glue import (Progress, is_video_model, require_family, require_image_latent, run_sampler, sample_held,
+                         sampling_schedule)
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .reuse_diffuse import DEFAULTS, clip_noise, output_frames, sample_reuse_diffuse
+from .video_extension import PIXELS_PER_LATENT, VideoClip, extend_video
 
 NODE, SAMPLER = "Reuse-Diffuse Extender", "Reuse-Diffuse Sampler"
 CATEGORY = "VidLift/Long video"
@@ -65,12 +68,68 @@ def last_clip_output():
 
 
 def checked_latent(node, model, latent) -> torch.Tensor:
+    if is_video_model(model):
+        return video_latent(node, model, latent)
     require_family(model, node)
     return require_image_latent(latent, model, node)
 
 
+def video_latent(node, model, latent) -> torch.Tensor:
+    """A native video model's latent [B, C, T, h, w] with the model's channels."""
+    x, fmt = latent["samples"], model.get_model_object("latent_format")
+    check(x.ndim == 5, node, "latent", f"needs a video latent [batch, channels, frames, height, width] for this video "
+                                      f"model; got shape {list(x.shape)} (make it with an empty video latent node).")
+    check(x.shape[1] == fmt.latent_channels, node, "latent",
+          f"has {x.shape[1]} channels but the model works on {fmt.latent_channels}-channel latents; make the latent "
+          f"for this model's family (e.g. Wan 2.1: 16, Wan 2.2 5B: 48).")
+    return x
+
+
+def video_problem(model, x, overlap: int, extending: bool, previous):
+    """Why clips of latent x cannot extend (or continue `previous`), or None; lengths are offered as c·n + 1."""
+    c = PIXELS_PER_LATENT.get(type(model.get_model_object("latent_format")).__name__, 4)
+    frames = x.shape[2]
+    if previous is not None and not isinstance(previous, VideoClip):
+        return "previous", "is a clip of an image model (frames in the batch); a video model cannot continue it."
+    if extending and frames < overlap + 2:
+        need = c * (overlap + 1) + 1
+        return "latent", (f"has {frames} latent frames (length {c * (frames - 1) + 1}); an extension with overlap "
+                          f"{overlap} needs at least {overlap + 2} (the causal first frame, {overlap} held, one new): "
+                          f"set the video length to {need} or more ({c}·n + 1 frames), or lower overlap.")
+    if previous is not None and tuple(previous.latent.shape) != tuple(x.shape):
+        b, ch, t, h, w = previous.latent.shape
+        return "previous", (f"holds {t} latent frames of {w}×{h} (batch {b}, {ch} channels) but this latent has "
+                            f"{x.shape[2]} of {x.shape[4]}×{x.shape[3]} (batch {x.shape[0]}); use the previous clip's "
+                            f"length {c * (t - 1) + 1}, width {w * 8} and height {h * 8} (for an 8× VAE).")
+    return None
+
+
+def sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous=None, overlap=1,
+                       recycle=0.0, keep_overlap=False, **_image_only):
+    """Samples `clips` clips of a native video model (video_extension); staged guidance and direction are the
+    frames-in-batch path's (here the context is held at every step, in the forward direction)."""
+    fail(node, video_problem(model, x, overlap, clips > 1 or previous is not None, previous))
+    sigmas = sampling_schedule(model, steps).sigmas
+    if previous is not None and not torch.allclose(previous.sigmas.double(), sigmas.double(), rtol=1e-5):
+        fail(node, ("previous", f"was sampled on other σ levels ({len(previous.sigmas) - 1} steps); set steps to "
+                                f"{len(previous.sigmas) - 1} and use a model of the same family and shift."))
+    progress = Progress(model, clips * steps)
+
+    def sample(noise, start, mask, k):
+        done = (k - (0 if previous is None else previous.clip + 1)) * steps
+        return sample_held(model, positive, negative, cfg, noise, start, mask, sigmas, seed,
+                           lambda i, x0, xi, total: progress(done + i, x0, xi, clips * steps))
+
+    return extend_video(sample, tuple(x.shape), clips, lambda k: clip_noise(seed, k, x.shape), sigmas, overlap,
+                        recycle, keep_overlap, previous)
+
+
 def sample_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous=None, **settings):
     """Samples `clips` clips of x's shape, continuing `previous` if given; returns (latent, last ReuseClip)."""
+    if is_video_model(model):
+        return sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous, **settings)
+    check(not isinstance(previous, VideoClip), node, "previous",
+          "is a clip of a video model (5-D latent); an image model cannot continue it.")
     frames, shape = x.shape[0], tuple(x.shape[1:])
     overlap = settings.get("overlap", 0)                     # the Sampler's one clip has none
     check(overlap < frames, node, "overlap",

@@ -500,12 +500,56 @@ def long_video_flux(info):
     g.save()
 
 
+WAN = {"unet": "wan2.1_t2v_1.3B_fp16.safetensors", "clip": "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+       "vae": "wan_2.1_vae.safetensors"}
+
+
+def extend_wan(info):
+    g = Graph(info, "extend_wan")
+    unet = g.node("UNETLoader", (0, 0), {"unet_name": WAN["unet"]}, title="Load Diffusion Model (Wan 2.1 T2V 1.3B)")
+    shift = g.node("ModelSamplingSD3", (0, 130), {"shift": 8.0}, {"model": (unet, "MODEL")})
+    clip = g.node("CLIPLoader", (0, 240), {"clip_name": WAN["clip"], "type": "wan"})
+    vae = g.node("VAELoader", (0, 390), {"vae_name": WAN["vae"]})
+    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
+                 size=(320, 150))
+    neg = g.node("CLIPTextEncode", (0, 690), {"text": "static, blurry, watermark"}, {"clip": (clip, "CLIP")},
+                 title="Negative prompt", size=(320, 120))
+    g.group("Wan 2.1 and prompts", [unet, shift, clip, vae, pos, neg])
+    lat = g.node("EmptyHunyuanLatentVideo", (380, 360), {"width": 832, "height": 480, "length": 33, "batch_size": 1},
+                 title="One clip: 33 frames (4n + 1) = 9 latent frames")
+    args = {"model": (shift, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
+            "latent": (lat, "LATENT")}
+    smp = g.node("VidLift_ReuseDiffuseSampler", (740, 0), {"seed": 42, "steps": 20, "cfg": 5.0}, args, title="Clip 0")
+    exts, joins, last, video = [], [], (smp, "last_clip"), (smp, "LATENT")
+    for k in (1, 2):
+        ext = g.node("VidLift_ReuseDiffuseExtender", (740 + 360 * k, 0),
+                     {"seed": 42, "steps": 20, "cfg": 5.0, "clips": 1, "overlap": 2, "noise_recycle": 1.0,
+                      "keep_overlap": False}, {**args, "previous": last}, title=f"Extension {k}")
+        join = g.node("LatentConcat", (1820, 130 * (k - 1)), {"dim": "t"},
+                      {"samples1": video, "samples2": (ext, "LATENT")}, title=f"Clip 0 + extensions 1–{k}")
+        exts.append(ext)
+        joins.append(join)
+        last, video = (ext, "last_clip"), (join, "LATENT")
+    g.group("Reuse and Diffuse on Wan: extend in latent space", [lat, smp, *exts], color="#8e3f78")
+    g.group("Join along time (dim t)", joins, color="#3f5e8e")
+    dit_decode_and_save(g, 2180, vae, video, 16.0, "video/extend_wan")
+    g.note((380, 560), "**Extend a Wan 2.1 clip in latent space** (VidRD on a native video model). Each Extender "
+           "continues the clip on `previous` without leaving latent space, so no colour drift from VAE round trips: "
+           "its first latent frame is the one-pixel-frame slot of Wan's causal VAE (filled from the previous clip, "
+           "then dropped), the next 2 hold the previous clip's last 2 latent frames (8 pixel frames) as context, and "
+           "6 new latent frames (24 pixel frames) follow. Context is held by ComfyUI's inpaint mask: Wan 2.1 sees it "
+           "re-noised to each step's level; Wan 2.2 5B and LTX see it clean at t = 0 (per-frame timesteps). "
+           "*LatentConcat* (t) joins the new frames, and the whole video (33 + 24 + 24 = 81 frames) decodes at once.",
+           size=(330, 400))
+    g.save()
+
+
 if __name__ == "__main__":
     from comfy_server import ComfyServer
     with ComfyServer(port=8197) as server:
         object_info = server.get("/object_info")
     for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, latent_shift,
                   latent_shift_train, videoelevator, long_video, keyframe_interpolation, showcase,
-                  text2video_zero_flux, text2video_zero_zimage, text2video_zero_qwen, long_video_flux):
+                  text2video_zero_flux, text2video_zero_zimage, text2video_zero_qwen, long_video_flux, extend_wan):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

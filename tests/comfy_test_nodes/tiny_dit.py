@@ -66,3 +66,23 @@ def krea2(seed: int = 11, dtype=torch.float32):
 def flux_class():
     from comfy.ldm.flux.model import Flux
     return Flux
+
+
+# Wan 2.1 T2V (1.3B's layout, 2 layers of width 32; the text embedding reads the tiny CLIP's 32-wide conditioning);
+# Wan 2.2 TI2V 5B's model class (WAN22, 48-channel latents) is the same WanModel at in/out 48
+TINY_WAN = {"image_model": "wan2.1", "model_type": "t2v", "patch_size": (1, 2, 2), "in_dim": 16, "dim": 32,
+            "ffn_dim": 64, "freq_dim": 32, "text_dim": 32, "out_dim": 16, "num_heads": 2, "num_layers": 2,
+            "window_size": (-1, -1), "qk_norm": True, "cross_attn_norm": True, "eps": 1e-6}
+
+
+def wan21(seed: int = 13, dtype=torch.float32):
+    """A tiny Wan 2.1 T2V (comfy.ldm.wan.model.WanModel in a WAN21 BaseModel: FLOW, shift 8, Wan21 latents)."""
+    import comfy.supported_models
+    return _patcher(comfy.supported_models.WAN21_T2V(copy.deepcopy(TINY_WAN)), dtype, seed)
+
+
+def wan22(seed: int = 17, dtype=torch.float32):
+    """A tiny Wan 2.2 TI2V 5B (WAN22: per-frame timesteps from denoise_mask, 48-channel Wan22 latents)."""
+    import comfy.supported_models
+    return _patcher(comfy.supported_models.WAN22_T2V({**copy.deepcopy(TINY_WAN), "in_dim": 48, "out_dim": 48}),
+                    dtype, seed)

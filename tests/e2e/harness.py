@@ -13,6 +13,7 @@ SWAPS = {"CheckpointLoaderSimple": "VidLiftTest_TinyCheckpointLoader",  # stock 
 EMPTY_LATENTS = ("EmptyLatentImage", "EmptySD3LatentImage")
 # UNETLoader file name -> the adapter family of its tiny test model (comfy_test_nodes.TINY_DIFFUSION_MODELS)
 DIT_FAMILIES = {"flux": "Flux", "z_image": "Z-Image", "qwen_image": "Qwen-Image"}
+EMPTY_VIDEO_LATENTS = ("EmptyHunyuanLatentVideo",)          # Wan 2.1 video latents: frames stay, the size shrinks
 
 
 def dit_families(ui):
@@ -31,7 +32,7 @@ def api_for_tests(ui, object_info, size=64):
     prompt = ui_to_api(ui, object_info)
     for node in prompt.values():
         node["class_type"] = SWAPS.get(node["class_type"], node["class_type"])
-        if node["class_type"] in EMPTY_LATENTS:
+        if node["class_type"] in EMPTY_LATENTS + EMPTY_VIDEO_LATENTS:
             node["inputs"].update(width=size, height=size)
         if node["class_type"] == "VidLift_TrainTemporalShiftLoRA":   # a few steps on short clips
             node["inputs"].update(steps=3, frames_per_clip=4, max_frames_per_video=8, width=size, height=size)

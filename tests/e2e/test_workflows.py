@@ -19,6 +19,13 @@ def expected_video(ui):
         by_type.setdefault(n["type"], []).append(n)
     if "VidLift_MotionLatentWarp" in by_type:
         frames = by_type["VidLift_MotionLatentWarp"][0]["widgets_values"][0]
+    elif "EmptyHunyuanLatentVideo" in by_type and "VidLift_ReuseDiffuseExtender" in by_type:   # Wan, 5-D latents
+        latent = latent_frames(by_type)                          # clip 0: T latent frames
+        for ext in by_type["VidLift_ReuseDiffuseExtender"]:      # each extension: T − 1 − M new latent frames
+            _, _, _, _, clips, overlap, _, _, _, keep = ext["widgets_values"]
+            assert not keep
+            latent += clips * (latent_frames(by_type) - 1 - overlap)
+        frames = 1 + 4 * (latent - 1)                            # the causal VAE: 1 pixel frame, then 4 each
     elif "VidLift_ReuseDiffuseExtender" in by_type:   # a Sampler's clip 0, then every extender's clips, joined
         n = by_type["EmptyLatentImage"][0]["widgets_values"][2]
         frames = n * len(by_type.get("VidLift_ReuseDiffuseSampler", []))
@@ -37,9 +44,13 @@ def expected_video(ui):
     return frames, by_type["CreateVideo"][0]["widgets_values"][0]
 
 
+def latent_frames(by_type):
+    return 1 + (by_type["EmptyHunyuanLatentVideo"][0]["widgets_values"][2] - 1) // 4
+
+
 def test_workflows_are_shipped():
     assert {"text2video_zero.json", "text2video_zero_flux.json", "text2video_zero_zimage.json",
-            "text2video_zero_qwen.json", "long_video_flux.json"} <= set(WORKFLOWS)
+            "text2video_zero_qwen.json", "long_video_flux.json", "extend_wan.json"} <= set(WORKFLOWS)
 
 
 def missing_hooks(ui):

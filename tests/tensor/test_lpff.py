@@ -35,10 +35,22 @@ def reference_freq_mix_3d(x, noise, LPF):
 
 
 @pytest.mark.parametrize("shape", ["gaussian", "butterworth", "ideal", "box"])
-@pytest.mark.parametrize("T,H,W,d_s,d_t", [(16, 8, 8, 1.0, 0.5), (7, 5, 9, 0.4, 0.6), (24, 4, 4, 1.0, 0.4)])
+@pytest.mark.parametrize("T,H,W,d_s,d_t", [(16, 8, 8, 1.0, 0.5), (6, 4, 10, 0.4, 0.6), (24, 4, 4, 1.0, 0.4)])
 def test_vectorised_filters_equal_the_reference_loops(shape, T, H, W, d_s, d_t):
     assert torch.allclose(low_pass_filter(T, H, W, shape, d_s, d_t), reference_filter(shape, T, H, W, d_s, d_t),
                           atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", ["gaussian", "butterworth", "ideal", "box"])
+@pytest.mark.parametrize("T,H,W", [(5, 4, 4), (7, 5, 9), (21, 6, 8)])
+def test_odd_sizes_are_centred_on_the_dc(shape, T, H, W):
+    """The reference's 2t/T − 1 is −1/T at the DC index T//2 of an odd size (gain < 1 on a still video); ours is 0
+    there: gain 1 at the DC, and the filter symmetric about it (box: the reference's half-open slice, as on even)."""
+    lpf = low_pass_filter(T, H, W, shape, 1.0, 0.5)
+    assert lpf[T // 2, H // 2, W // 2] == 1.0
+    if shape != "box" and T % 2 and H % 2 and W % 2:
+        assert torch.equal(lpf, lpf.flip(0, 1, 2))
+    assert reference_filter("gaussian", 5, 4, 4, 1.0, 0.5)[2, 2, 2] == pytest.approx(math.exp(-0.08))  # the quirk
 
 
 def test_gaussian_values_measured_in_the_spec():
