@@ -1,8 +1,8 @@
 """A cheap valid prompt through every pack node, whose outputs are compared bit for bit between servers.
 
 The canary runs Temporal Shift → Cross-Frame Attention → Text2Video-Zero Sampler → LPFF → Reuse-Diffuse
-Extender, a Motion-Latent Warp and a Temporal VAE Decode on the tiny test models at 32×32 px (4×4
-latents), and saves three latents (SaveLatent) and the decoded frames (SaveImage, lossless PNG).
+Extender, a Motion-Latent Warp, a Temporal VAE Decode and LPFF Filter (Images) on the tiny test models at 32×32
+px (4×4 latents), and saves three latents (SaveLatent), the decoded and the filtered frames (SaveImage, PNG): five outputs.
 
 `nonce` goes into the sampler's chunk_size: every chunk_size ≥ the 4 frames (or 0) gives one sampling
 pass, so the output is the same, but ComfyUI's cache key changes and every pack node downstream of the
@@ -73,6 +73,10 @@ def canary_prompt(nonce: int = 0, steps: int = 4, prefix: str = "canary") -> dic
         "14": {"class_type": "SaveLatent", "inputs": {"samples": ["9", 0], "filename_prefix": f"{prefix}/vidrd"}},
         "15": {"class_type": "SaveLatent", "inputs": {"samples": ["10", 0], "filename_prefix": f"{prefix}/warp"}},
         "16": {"class_type": "SaveImage", "inputs": {"images": ["12", 0], "filename_prefix": f"{prefix}/frames"}},
+        "17": {"class_type": "VidLift_LPFFImages",
+               "inputs": {"images": ["12", 0], "filter": "gaussian", "mode": "spatio-temporal (reference)",
+                          "d_s": 1.0, "d_t": 0.5, "order": 4, "frames_per_video": 0}},
+        "18": {"class_type": "SaveImage", "inputs": {"images": ["17", 0], "filename_prefix": f"{prefix}/lpff"}},
     }
 
 
@@ -98,7 +102,7 @@ def run_canary(server: ComfyServer, nonce: int = 0, **kw) -> dict[str, torch.Ten
 
 
 def assert_same_outputs(got: dict, expected: dict) -> None:
-    assert sorted(got) == sorted(expected) and len(expected) == 4
+    assert sorted(got) == sorted(expected) and len(expected) == 5
     for key in expected:
         assert got[key].shape == expected[key].shape, key
         assert torch.equal(got[key], expected[key]), f"output of node {key} differs from a fresh server's"

@@ -32,7 +32,8 @@ from e2e.harness import api_for_tests, load_workflow
 
 # the cheapest prompt in which each node runs; a new node without one fails test_every_node_has_a_base_prompt
 BASES = {"VidLift_TemporalShift": "canary", "VidLift_CrossFrameAttention": "canary",
-         "VidLift_Text2VideoZeroSampler": "canary", "VidLift_LPFF": "canary", "VidLift_MotionLatentWarp": "canary",
+         "VidLift_Text2VideoZeroSampler": "canary", "VidLift_LPFF": "canary", "VidLift_LPFFImages": "canary",
+         "VidLift_MotionLatentWarp": "canary",
          "VidLift_ReuseDiffuseExtender": "canary", "VidLift_TemporalVAEDecode": "canary",
          "VidLift_ReuseDiffuseSampler": "extend_clip.json", "VidLift_AlternatingKSampler": "videoelevator.json",
          "VidLift_ContextGuidedSampler": "long_video.json",
