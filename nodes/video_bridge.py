@@ -10,7 +10,7 @@ Re-noising with the T2V's own coefficients, its K steps and the T2I's inversion 
 
 Shared latent space (Qwen-Image / Krea 2 T2I + Wan 2.1 T2V, one encoder): the causal encoder makes latent frame 0
 of the video exactly the per-frame latent of pixel frame 0, and the causal decoder makes pixel frame 0 of the
-video depend on latent frame 0 alone (both checked on ComfyUI's WanVAE in tests/inprocess/test_video_bridge.py).
+video depend on latent frame 0 alone (both checked on ComfyUI's WanVAE in tests/inprocess/test_video_elevator_wan.py).
 So frame 0 may skip the pixel round trip in both directions (`shared_frame0`); latent frames 1… each mix
 `temporal` pixel frames and need the bridge. The round trip still decodes all F frames (the encoder's causal
 cache starts at frame 0); what the shortcut saves is frame 0's VAE round-trip error and one per-frame encode.

@@ -66,3 +66,14 @@ def krea2(seed: int = 11, dtype=torch.float32):
 def flux_class():
     from comfy.ldm.flux.model import Flux
     return Flux
+
+
+# Wan 2.1 T2V at a tiny width (ComfyUI's WanModel, WAN21 model config: flow sampling, shift 8, Wan21 latents);
+# its text embedding reads the tiny CLIP's 32-wide conditioning
+TINY_WAN = {"image_model": "wan2.1", "model_type": "t2v", "dim": 32, "ffn_dim": 64, "freq_dim": 32, "text_dim": 32,
+            "num_heads": 2, "num_layers": 2, "in_dim": 16, "out_dim": 16, "text_len": 77}
+
+
+def wan21_t2v(seed: int = 13, dtype=torch.float32):
+    import comfy.supported_models
+    return _patcher(comfy.supported_models.WAN21_T2V(copy.deepcopy(TINY_WAN)), dtype, seed)
