@@ -73,7 +73,8 @@ class TinySVDLoader(io.ComfyNode):
 
 # UNETLoader's file name -> the tiny DiT of that family (every tiny DiT reads the tiny CLIP's 32-wide conditioning)
 TINY_DIFFUSION_MODELS = {"flux": lambda: tiny_dit.flux(guidance_embed=True),   # Flux.1-dev: guidance-distilled
-                         "z_image": tiny_dit.zimage, "qwen_image": tiny_dit.qwen_image}
+                         "z_image": tiny_dit.zimage, "qwen_image": tiny_dit.qwen_image,
+                         "wan2.1": tiny_dit.wan21_t2v}                             # Wan 2.1 T2V (a video model)
 
 
 def tiny_family(name):
@@ -89,7 +90,7 @@ class TinyUNETLoader(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(node_id="VidLiftTest_TinyUNETLoader", display_name="Tiny diffusion model (tests)",
-                         category="VidLiftTest", description="Tiny random-weight DiT: Flux, Z-Image or Qwen-Image "
+                         category="VidLiftTest", description="Tiny random-weight DiT: Flux, Z-Image, Qwen-Image or Wan 2.1 "
                                                              "after the file name.",
                          inputs=[io.String.Input("unet_name", default="flux1-dev.safetensors"),
                                  io.String.Input("weight_dtype", default="default", tooltip="ignored")],
@@ -122,8 +123,8 @@ class TinyCLIPLoader(io.ComfyNode):
 
 
 class TinyVAELoader(io.ComfyNode):
-    """Stands in for VAELoader: a tiny 16-channel VAE, Qwen-Image's Wan 2.1 VAE for a qwen_image file, else a TAESD
-    (the Flux / Z-Image latent space)."""
+    """Stands in for VAELoader: a tiny 16-channel VAE, a Wan 2.1 VAE for a qwen_image or wan file (Qwen-Image's VAE
+    is Wan 2.1's), else a TAESD (the Flux / Z-Image latent space)."""
 
     @classmethod
     def define_schema(cls):
@@ -134,7 +135,7 @@ class TinyVAELoader(io.ComfyNode):
 
     @classmethod
     def execute(cls, vae_name):
-        key = "wan21_vae" if "qwen" in vae_name.lower() else "vae16"
+        key = "wan21_vae" if any(w in vae_name.lower() for w in ("qwen", "wan")) else "vae16"
         if key not in _CACHE:
             _CACHE[key] = tiny.wan21_vae_model() if key == "wan21_vae" else tiny.flux_vae_model()
         return io.NodeOutput(_CACHE[key])
