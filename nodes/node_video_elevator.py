@@ -187,7 +187,7 @@ class AlternatingKSampler(io.ComfyNode):
                         "the VAEs (image_vae, video_vae): frames 4n+1.",
             inputs=[
                 io.Model.Input("image_model", tooltip="T2I: an SD1.x / SD2.x / SDXL model (a LoRA'd style model is "
-                                                      "the paper's use)."),
+                                                      "the paper's use), or a DiT image model (Qwen-Image, Flux, …)."),
                 io.Conditioning.Input("image_positive", tooltip="The prompt, encoded with the T2I model's CLIP."),
                 io.Conditioning.Input("image_negative", tooltip="The negative prompt for the T2I (also used, without "
                                                                "CFG, for the DDIM inversion, as the reference)."),

@@ -514,11 +514,11 @@ def videoelevator_wan(info):
     ckpt, pos, neg = loader_and_prompts(g, PROMPT, negative="blurry, low quality, watermark, text")
     ckpt["title"] = "Load Checkpoint (T2I: your SD1.5 style model)"
     video, wan_vae, vpos, vneg = wan_video_model(g, 380, PROMPT)
-    lat = g.node("EmptyLatentImage", (0, 560), {**WAN_SIZE, "batch_size": 17},
+    lat = g.node("EmptyLatentImage", (760, 740), {**WAN_SIZE, "batch_size": 17},
                  title="Video size (batch size = frames: 4n+1)")
     smp = elevator_with_wan(g, (ckpt, "MODEL"), pos, neg, ckpt, video, wan_vae, vpos, vneg, (lat, "LATENT"),
                             {"video_cfg": 6.0, "video_steps": 8, "d_t": 0.4})
-    g.group("VideoElevator: SD1.5 quality, Wan 2.1 motion", [lat, smp], color="#8e3f78")
+    g.group("VideoElevator: SD1.5 + Wan 2.1", [lat, smp], color="#8e3f78")
     decode_and_save(g, 1140, ckpt, (smp, "LATENT"), 16.0, "video/videoelevator_wan")
     g.note((1140, 700), "**VideoElevator with Wan 2.1 as the video model.** Every step is an SD1.5 DDIM step (your "
            "checkpoint and LoRAs give the look, with cross-frame attention); at the refining steps (ZeroScope preset: "
@@ -544,11 +544,11 @@ def videoelevator_qwen_wan(info):
                  size=(320, 120))
     g.group("T2I: Qwen-Image and prompts", [unet, shift, clip, vae, pos, neg])
     video, wan_vae, vpos, vneg = wan_video_model(g, 380, PROMPT)
-    lat = g.node("EmptySD3LatentImage", (0, 860), {**WAN_SIZE, "batch_size": 17},
+    lat = g.node("EmptySD3LatentImage", (760, 740), {**WAN_SIZE, "batch_size": 17},
                  title="Video size (batch size = frames: 4n+1)")
     smp = elevator_with_wan(g, (shift, "MODEL"), pos, neg, vae, video, wan_vae, vpos, vneg, (lat, "LATENT"),
                             {"steps": 20, "image_cfg": 2.5, "video_cfg": 6.0, "video_steps": 4})
-    g.group("VideoElevator: Qwen-Image quality, Wan 2.1 motion", [lat, smp], color="#8e3f78")
+    g.group("VideoElevator: Qwen + Wan", [lat, smp], color="#8e3f78")
     dit_decode_and_save(g, 1140, vae, (smp, "LATENT"), 16.0, "video/videoelevator_qwen_wan")
     g.note((1140, 700), "**VideoElevator: Qwen-Image with Wan 2.1** (one latent space, Wan 2.1's; cross-frame "
            "attention on Qwen-Image needs ComfyUI 0.33 or later). Qwen-Image makes each frame (20 steps, cfg 2.5), "

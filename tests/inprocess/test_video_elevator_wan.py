@@ -156,3 +156,22 @@ def test_bad_bridge_inputs_name_node_and_parameter(unet, conds, vconds, wan, wan
         video_vae = sd_vae
     with pytest.raises(NodeInputError, match=f"T2V/T2I Alternating KSampler: input '{param}': .*{words}"):
         run(unet, video, conds, vconds, image_vae, video_vae, **args)
+
+
+def test_each_phase_loads_its_own_model(unet, conds, vconds, wan_vae, sd_vae):
+    """The T2V is not loaded with the T2I (no additional model): ComfyUI loads each when its phase runs, so two big
+    models need not be resident together. A fresh Wan, never loaded before, must be absent at the first T2I step."""
+    import comfy.model_management as mm
+    wan, seen = tiny_dit.wan21_t2v(seed=17), []
+
+    def phase(name):
+        def wrapper(executor, x, *a, **kw):
+            seen.append((name, any(lm.model.model is wan.model for lm in mm.current_loaded_models)))
+            return executor(x, *a, **kw)
+        return wrapper
+    image, video = unet.clone(), wan.clone()
+    image.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "vidlift_test_phase", phase("image"))
+    video.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "vidlift_test_phase", phase("video"))
+    run(image, video, conds, vconds, sd_vae, wan_vae)
+    assert seen[0] == ("image", False)                       # the T2I phase started without the T2V
+    assert {s for s in seen if s[0] == "video"} == {("video", True)}

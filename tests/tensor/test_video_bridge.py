@@ -103,7 +103,7 @@ def test_bridged_call_trace_is_the_analytic_count():
 
 @pytest.mark.parametrize("temporal", [4, 8])
 def test_frame_count_mapping_round_trips(temporal):
-    for n in range(0, 40):
+    for n in range(40):
         f = temporal * n + 1
         assert vb.is_valid_count(f, temporal) and vb.latent_frames(f, temporal) == n + 1
         assert vb.pixel_frames(vb.latent_frames(f, temporal), temporal) == f
