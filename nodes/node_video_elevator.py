@@ -114,7 +114,8 @@ def settings_problem(steps, preset, refine_steps, video_steps) -> tuple[str, str
 
 
 def require_video_model(image_model, video_model, image_vae, video_vae):
-    """Same-space pair (frames in the batch, one VAE): None. Native video T2V: the video_bridge.Bridge."""
+    """Same-space pair (frames in the batch, one VAE): None. A native video T2V: (its VideoAdapter, the
+    video_bridge.Bridge, (image_vae, video_vae))."""
     lf_i, lf_v = (m.get_model_object("latent_format") for m in (image_model, video_model))
     same = type(lf_i) is type(lf_v) and lf_i.scale_factor == lf_v.scale_factor
     native = video_adapter_for(video_model)
@@ -277,6 +278,7 @@ class AlternatingKSampler(io.ComfyNode):
             require_frames(cond, frames, param)
 
         if cross_frame_attention and not has_cross_frame_attention(image_model):
+            adapter.require("cross-frame attention", NODE, "image_model")
             image_model = adapter.install_cross_frame(image_model, node=NODE)
         refine = refine_indices(remaining_for(preset, refine_steps, steps), steps)
         sched, video_sigmas = sampling_schedule(image_model, steps), video_sigmas_of(video_model, steps)

@@ -39,7 +39,8 @@ def expected_video(ui):
 
 def test_workflows_are_shipped():
     assert {"text2video_zero.json", "text2video_zero_flux.json", "text2video_zero_zimage.json",
-            "text2video_zero_qwen.json", "long_video_flux.json"} <= set(WORKFLOWS)
+            "text2video_zero_qwen.json", "long_video_flux.json", "videoelevator_wan.json",
+            "videoelevator_qwen_wan.json"} <= set(WORKFLOWS)
 
 
 def missing_hooks(ui):
