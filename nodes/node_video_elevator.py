@@ -123,7 +123,8 @@ def require_video_model(image_model, video_model, image_vae, video_vae):
         check(same, NODE, "video_model",
               f"works on {type(lf_v).__name__} latents ({lf_v.latent_channels} channels) but image_model on "
               f"{type(lf_i).__name__} latents ({lf_i.latent_channels} channels); a T2V with frames in the batch must "
-              f"share the T2I's latent space (the same VAE), e.g. SD1.5 with an SD1.5-based video model.")
+              f"share one latent space with the T2I (the same VAE), e.g. SD1.5 with an SD1.5-based video model; "
+              f"a native video model (Wan 2.1) is reached through image_vae and video_vae.")
         require_family(video_model, NODE, param="video_model")
         for param, vae in (("video_vae", video_vae), ("image_vae", image_vae)):
             check(vae is None, NODE, param, "is connected but the two models share one latent space with frames in "
