@@ -223,3 +223,43 @@ def sample_held(model, positive, negative, cfg: float, noise, latent_image, mask
     out = guider.sample(noise, latent_image, comfy.samplers.sampler_object("euler"), sigmas, denoise_mask=mask,
                         callback=progress, disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
     return out.cpu()
+
+
+def is_video_vae(vae) -> bool:
+    """A VAE whose encode turns a batch of pixel frames into ONE video latent (Wan, HunyuanVideo, LTX)."""
+    return getattr(vae, "latent_dim", 2) == 3 and not getattr(vae, "not_video", False)
+
+
+def encode_each_frame(vae, pixels: torch.Tensor) -> torch.Tensor:
+    """Latents of pixel frames [F, H, W, 3], each frame encoded alone: [F, C, h, w], or [F, C, 1, h, w] with a video
+    VAE (Qwen-Image / Krea 2 in Wan 2.1's space). A video VAE compresses a batch in time, and the documented escape,
+    a [F, 1, H, W, 3] batch of one-frame clips, is cut to zero frames by VAE.encode's crop (it crops every axis to
+    the spatial ratio, 0.3.75 and 0.33): so one call per frame, each a T = 1 clip."""
+    if not is_video_vae(vae):
+        return vae.encode(pixels)
+    return torch.cat([vae.encode(pixels[k:k + 1]) for k in range(pixels.shape[0])])
+
+
+def vae_bridge(image_vae, video_vae, image_format, video_format, shared: bool):
+    """video_bridge.Bridge over ComfyUI VAEs, on sampler-space latents (each side's process_in/process_out)."""
+    from .video_bridge import Bridge
+
+    def frames(pixels):                     # a video VAE decodes to [1, F, H, W, 3], a Wan image latent to [F, 1, …]
+        return pixels.reshape(-1, *pixels.shape[-3:])
+
+    def decode_image(x0):
+        return frames(image_vae.decode(image_format.process_out(x0)))
+
+    def encode_video(pixels):
+        return video_format.process_in(video_vae.encode(pixels))
+
+    def decode_video(v0):
+        return frames(video_vae.decode(video_format.process_out(v0)))
+
+    def encode_frames(pixels):
+        return image_format.process_in(encode_each_frame(image_vae, pixels))
+
+    def on(fn):
+        return lambda x: fn(x).to(x)
+
+    return Bridge(on(decode_image), on(encode_video), on(decode_video), on(encode_frames), shared_frame0=shared)

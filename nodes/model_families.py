@@ -215,3 +215,25 @@ def adapter_for(model, node: str = "VidLift", param: str = "model") -> Adapter:
     names = ", ".join(a.name for a in ADAPTERS)
     raise NodeInputError(node, param, f"model family {type(dm).__module__}.{type(dm).__name__} is not supported "
                                       f"(supported: {names}).")
+
+
+@dataclass(frozen=True)
+class VideoAdapter:
+    """A native video model (frames on dim 2 of a 5-D latent, a causal video VAE) as VideoElevator's T2V."""
+    name: str
+    classes: tuple[str, ...]
+    temporal: int                     # pixel frames per latent frame after the first: 4n+1 ↔ n+1
+    patch: int                        # the DiT's spatial patch on top of the VAE's compression
+
+    def matches(self, diffusion_model) -> bool:
+        return any(c is not None and isinstance(diffusion_model, c) for c in map(comfy_class, self.classes))
+
+
+# Wan 2.1 / 2.2 A14B (WAN21); HunyuanVideo (4n+1) and LTX (8n+1) follow the same bridge but have no test yet
+VIDEO_ADAPTERS = (VideoAdapter("Wan 2.1", ("comfy.ldm.wan.model:WanModel",), temporal=4, patch=2),)
+
+
+def video_adapter_for(model) -> VideoAdapter | None:
+    """The native-video adapter of a ModelPatcher, or None for a model with frames in the batch."""
+    dm = model.get_model_object("diffusion_model")
+    return next((a for a in VIDEO_ADAPTERS if a.matches(dm)), None)

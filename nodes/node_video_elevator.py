@@ -2,18 +2,22 @@
 sampling loop (video_elevator.py)."""
 from __future__ import annotations
 
+import math
+
 import torch
 from comfy_api.latest import io
 
 import comfy.model_management
 import comfy.samplers
 
-from .comfy_glue import (PerCallModel, guider_of, is_sd_schedule, require_family, require_image_latent, run_guider,
-                         sampling_schedule)
+from .comfy_glue import (PerCallModel, guider_of, is_sd_schedule, is_video_vae, require_family, require_image_latent,
+                         run_guider, sampling_schedule, vae_bridge)
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .lpff import SHAPES, lpff_frames_in_batch
 from . import sampling_math as sm
+from .model_families import video_adapter_for
 from .model_patches import has_cross_frame_attention
+from .video_bridge import Bridge, frames_problem, size_problem
 from .schedule import leading_timesteps
 from .video_elevator import (PRESETS, VIDEO_STEPS, elevate, mixed_noise, model_calls, parse_remaining,
                              preset_remaining, refine_indices, schedule_problem)
@@ -21,7 +25,6 @@ from .video_elevator import (PRESETS, VIDEO_STEPS, elevate, mixed_noise, model_c
 NODE = "T2V/T2I Alternating KSampler"
 CUSTOM = "custom (refine_steps)"
 INVERSIONS = ("DDIM + PnP correction (reference)", "DDIM")
-VIDEO_KEY = "vidlift_video_elevator_t2v"
 
 
 class ElevatorGuider(comfy.samplers.CFGGuider):
@@ -29,17 +32,15 @@ class ElevatorGuider(comfy.samplers.CFGGuider):
 
     Every T2V call is a sampling run of the T2V's own guider (comfy_glue.PerCallModel), so the T2V's
     outer-sample wrappers, callbacks, conds and model_options apply as in a KSampler run of it: AnimateDiff-
-    Evolved's motion modules, for one, set themselves up there. A T2V of another checkpoint is loaded with the
-    T2I as an additional model; two clones of one checkpoint (e.g. T2V = the T2I + Temporal Shift) share their
-    weights, the T2V run loads its clone and `use` reloads the T2I's when the loop returns to it, so each runs
-    with its own object and weight patches."""
+    Evolved's motion modules, for one, set themselves up there. Each phase loads its own model
+    (load_models_gpu, which frees what the other phase held when memory is short), so two big models need not
+    be resident together: every T2V run loads the T2V, `use` reloads the T2I when the loop returns to it. Two
+    clones of one checkpoint (e.g. T2V = the T2I + Temporal Shift) share their weights and so run each with its
+    own object and weight patches."""
 
     def __init__(self, image_model, video_model, image_conds, video_conds, image_cfg, video_cfg, video_sigmas):
         self.shared = image_model.is_clone(video_model)
-        patcher = image_model.clone()
-        if not self.shared:
-            patcher.set_additional_models(VIDEO_KEY, [video_model])
-        super().__init__(patcher)
+        super().__init__(image_model.clone())
         self.set_conds(*image_conds)
         self.set_cfg(image_cfg)
         self.video = comfy.samplers.CFGGuider(video_model)
@@ -75,6 +76,12 @@ def sample_video_elevator(model, x, sigmas, extra_args=None, callback=None, disa
     `initial` is z_T in the DDPM form, as the reference draws it (the model input at σ_max)."""
     extra_args = {} if extra_args is None else extra_args
     guider, ones = guider_of(model), x.new_ones([x.shape[0]])
+    shown = {}
+
+    def progress(d):            # a bridged T2V step or VAE call previews the T2I's latest estimate
+        if d["denoised"].shape == x.shape:
+            shown.update(x=d["x"], denoised=d["denoised"])
+        callback({**d, **shown})
 
     def image(x_, sigma, guidance):
         if guidance == "cfg":
@@ -83,10 +90,10 @@ def sample_video_elevator(model, x, sigmas, extra_args=None, callback=None, disa
         return guider.predict_prompt(x_, sigma * ones, guidance, extra_args["model_options"])
 
     def video(x_, sigma):
-        return guider.predict_video(x_, sigma * ones, extra_args.get("seed"))
+        return guider.predict_video(x_, sigma * x_.new_ones([x_.shape[0]]), extra_args.get("seed"))
 
     start = sm.from_vp(options["image_co"], initial.to(x), sigmas[0])
-    return elevate(image, video, start, sigmas, video_sigmas.to(x), callback=callback, **options)
+    return elevate(image, video, start, sigmas, video_sigmas.to(x), callback=callback and progress, **options)
 
 
 def remaining_for(preset: str, refine_steps: str, steps: int) -> list[int]:
@@ -106,13 +113,49 @@ def settings_problem(steps, preset, refine_steps, video_steps) -> tuple[str, str
     return found and (found[0].replace("refine_steps", source), found[1])
 
 
-def require_video_model(image_model, video_model):
+def require_video_model(image_model, video_model, image_vae, video_vae):
+    """Same-space pair (frames in the batch, one VAE): None. A native video T2V: (its VideoAdapter, the
+    video_bridge.Bridge, (image_vae, video_vae))."""
     lf_i, lf_v = (m.get_model_object("latent_format") for m in (image_model, video_model))
-    check(type(lf_i) is type(lf_v) and lf_i.scale_factor == lf_v.scale_factor, NODE, "video_model",
-          f"works on {type(lf_v).__name__} latents ({lf_v.latent_channels} channels) but image_model on "
-          f"{type(lf_i).__name__} latents ({lf_i.latent_channels} channels); the two models must share one "
-          f"latent space (the same VAE), e.g. SD1.5 with an SD1.5-based video model.")
-    require_family(video_model, NODE, param="video_model")
+    same = type(lf_i) is type(lf_v) and lf_i.scale_factor == lf_v.scale_factor
+    native = video_adapter_for(video_model)
+    if native is None:
+        check(same, NODE, "video_model",
+              f"works on {type(lf_v).__name__} latents ({lf_v.latent_channels} channels) but image_model on "
+              f"{type(lf_i).__name__} latents ({lf_i.latent_channels} channels); a T2V with frames in the batch must "
+              f"share one latent space with the T2I (the same VAE), e.g. SD1.5 with an SD1.5-based video model; "
+              f"a native video model (Wan 2.1) is reached through image_vae and video_vae.")
+        require_family(video_model, NODE, param="video_model")
+        for param, vae in (("video_vae", video_vae), ("image_vae", image_vae)):
+            check(vae is None, NODE, param, "is connected but the two models share one latent space with frames in "
+                                            "the batch, so there is no VAE bridge to use; disconnect it.")
+        return None
+    check(image_vae is not None, NODE, "image_vae",
+          f"is needed: video_model is a {native.name} video model ({type(lf_v).__name__} video latents), so the T2I's "
+          f"estimates reach it through pixels; connect the VAE of image_model ({type(lf_i).__name__} latents).")
+    check(same or video_vae is not None, NODE, "video_vae",
+          f"is needed: video_model ({native.name}) works on {type(lf_v).__name__} latents, image_model on "
+          f"{type(lf_i).__name__}; connect the {native.name} VAE.")
+    video_vae = video_vae or image_vae            # one latent space: one VAE can encode both (Qwen-Image ↔ Wan 2.1)
+    for param, vae, fmt in (("image_vae", image_vae, lf_i), ("video_vae", video_vae, lf_v)):
+        check(vae.latent_channels == fmt.latent_channels, NODE, param,
+              f"makes {vae.latent_channels}-channel latents but its model works on {fmt.latent_channels}-channel "
+              f"{type(fmt).__name__} latents; connect that model's own VAE.")
+    check(is_video_vae(video_vae), NODE, "video_vae", f"is an image VAE; the {native.name} model needs its video VAE.")
+    return native, vae_bridge(image_vae, video_vae, lf_i, lf_v, shared=same), (image_vae, video_vae)
+
+
+def require_video_size(x, adapter, native, vaes):
+    """Frames 4n+1 (8n+1) and a pixel size both models take, else an error offering valid values."""
+    image_vae, video_vae = vaes
+    fail(NODE, frames_problem(x.shape[0], native.temporal, native.name))
+    scale = image_vae.spacial_compression_encode()
+    height, width = x.shape[-2] * scale, x.shape[-1] * scale
+    image_multiple = adapter.latent.get("multiple", scale)           # VAE × patch (U-Nets: the VAE's 8)
+    video_multiple = video_vae.spacial_compression_encode() * native.patch
+    fail(NODE, size_problem(height, width, math.lcm(image_multiple, video_multiple),
+                            f"the image model (×{image_multiple}) and the {native.name} model (VAE "
+                            f"{video_vae.spacial_compression_encode()} × patch {native.patch})"))
 
 
 def require_frames(cond, frames: int, param: str):
@@ -141,17 +184,19 @@ class AlternatingKSampler(io.ComfyNode):
                         "(T2V) their motion. Every step is a T2I DDIM step with cross-frame attention; at the "
                         "refining steps the T2I's clean estimate is low-passed over time (LPFF), re-noised and "
                         "denoised a few steps by the T2V, then DDIM-inverted by the T2I back to the next step's noise "
-                        "level. The models may be different checkpoints or patched copies of one, but must share a "
-                        "latent space; frames are the latent batch.",
+                        "level. The models may be different checkpoints or patched copies of one in one latent space "
+                        "(frames are the latent batch), or a native video model (Wan 2.1) as T2V, reached through "
+                        "the VAEs (image_vae, video_vae): frames 4n+1.",
             inputs=[
                 io.Model.Input("image_model", tooltip="T2I: an SD1.x / SD2.x / SDXL model (a LoRA'd style model is "
-                                                      "the paper's use)."),
+                                                      "the paper's use), or a DiT image model (Qwen-Image, Flux, …)."),
                 io.Conditioning.Input("image_positive", tooltip="The prompt, encoded with the T2I model's CLIP."),
                 io.Conditioning.Input("image_negative", tooltip="The negative prompt for the T2I (also used, without "
                                                                "CFG, for the DDIM inversion, as the reference)."),
                 io.Model.Input("video_model", tooltip="T2V: a model that takes frames in the batch in the same latent "
                                                       "space (AnimateDiff on SD1.5, or an SD model with Temporal Shift "
-                                                      "/ Cross-Frame Attention). Its own noise schedule is used."),
+                                                      "/ Cross-Frame Attention), or Wan 2.1 (connect image_vae and "
+                                                      "video_vae). Its own noise schedule is used."),
                 io.Conditioning.Input("video_positive", tooltip="The prompt, encoded with the T2V model's CLIP."),
                 io.Conditioning.Input("video_negative", tooltip="The negative prompt for the T2V."),
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: batch size = frames, size = video size. "
@@ -197,6 +242,14 @@ class AlternatingKSampler(io.ComfyNode):
                 io.Boolean.Input("cross_frame_attention", default=True,
                                  tooltip="Add Cross-Frame Attention (every frame attends to frame 1) to a copy of the "
                                          "T2I model, as the reference's inflated T2I; skipped if it already has it."),
+                io.Vae.Input("image_vae", optional=True,
+                             tooltip="With a native video model (Wan 2.1) as T2V: the T2I's VAE. The T2I's estimate is "
+                                     "decoded with it, and the T2V's result encoded back frame by frame. Leave it "
+                                     "unconnected when both models take frames in the batch in one latent space."),
+                io.Vae.Input("video_vae", optional=True,
+                             tooltip="With a native video model as T2V: its video VAE (Wan 2.1 VAE), which encodes "
+                                     "the frames as one video and decodes the T2V's result. Not needed when the T2I "
+                                     "lives in the same latent space (Qwen-Image with Wan 2.1: image_vae serves both)."),
             ],
             outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
         )
@@ -210,20 +263,23 @@ class AlternatingKSampler(io.ComfyNode):
     @classmethod
     def execute(cls, image_model, image_positive, image_negative, video_model, video_positive, video_negative, latent,
                 seed, steps, image_cfg, video_cfg, preset, refine_steps, video_steps, video_sampler, lpff_filter,
-                d_s, d_t, inversion, mixed_noise_alpha, cross_frame_attention):
+                d_s, d_t, inversion, mixed_noise_alpha, cross_frame_attention, image_vae=None, video_vae=None):
         check_schema(cls, NODE, dict(seed=seed, steps=steps, image_cfg=image_cfg, video_cfg=video_cfg, preset=preset,
                                      video_steps=video_steps, video_sampler=video_sampler, lpff_filter=lpff_filter,
                                      d_s=d_s, d_t=d_t, inversion=inversion, mixed_noise_alpha=mixed_noise_alpha))
         fail(NODE, settings_problem(steps, preset, refine_steps, video_steps))
         adapter = require_family(image_model, NODE, param="image_model")
-        require_video_model(image_model, video_model)
+        bridged = require_video_model(image_model, video_model, image_vae, video_vae)
         x = require_image_latent(latent, image_model, NODE)
         frames, shape = x.shape[0], x.shape[1:]
+        if bridged:
+            require_video_size(x, adapter, bridged[0], bridged[2])
         for param, cond in (("image_positive", image_positive), ("image_negative", image_negative),
                             ("video_positive", video_positive), ("video_negative", video_negative)):
             require_frames(cond, frames, param)
 
         if cross_frame_attention and not has_cross_frame_attention(image_model):
+            adapter.require("cross-frame attention", NODE, "image_model")
             image_model = adapter.install_cross_frame(image_model, node=NODE)
         refine = refine_indices(remaining_for(preset, refine_steps, steps), steps)
         sched, video_sigmas = sampling_schedule(image_model, steps), video_sigmas_of(video_model, steps)
@@ -234,12 +290,14 @@ class AlternatingKSampler(io.ComfyNode):
                        sigma_floor=float(image_model.get_model_object("model_sampling").sigma_min), refine=refine, video_steps=video_steps, lpf=lpf,
                        pnp=inversion == INVERSIONS[0], video_step=video_sampler,
                        image_co=sched.co, video_co=sm.coefficients(video_model.get_model_object("model_sampling")),
-                       noise=lambda: torch.randn((frames, *shape), generator=generator),
-                       step_noise=lambda: torch.randn((frames, *shape), generator=step_generator))
+                       noise=lambda like: torch.randn(like.shape, generator=generator),
+                       step_noise=lambda like: torch.randn(like.shape, generator=step_generator),
+                       bridge=bridged and bridged[1])
         guider = ElevatorGuider(image_model, video_model, (image_positive, image_negative),
                                 (video_positive, video_negative), image_cfg, video_cfg,
                                 torch.cat([video_sigmas, video_sigmas.new_zeros(1)]))
-        total = sum(model_calls(steps, refine, video_steps, options["pnp"]).values())
+        total = sum(model_calls(steps, refine, video_steps, options["pnp"],
+                                Bridge.OPS_PER_REFINING if bridged else 0).values())
         out = run_guider(guider, (frames, *shape), sample_video_elevator, options, sched.sigmas, total,
                          seed)
         return io.NodeOutput({"samples": out})

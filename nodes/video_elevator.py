@@ -85,16 +85,18 @@ def refine_indices(remaining: list[int], steps: int) -> list[int]:
     return sorted({steps - r for r in remaining})
 
 
-def model_calls(steps: int, refine: list[int], video_steps: int, pnp: bool = True) -> dict[str, int]:
-    """Denoiser calls of `elevate` by kind: T2I steps, T2V steps, inversion steps, PnP corrections."""
+def model_calls(steps: int, refine: list[int], video_steps: int, pnp: bool = True, bridge_ops: int = 0) -> dict[str, int]:
+    """Calls of `elevate` by kind: T2I steps, T2V steps, inversion steps, PnP corrections and, with a VAE bridge
+    (video_bridge.Bridge, `bridge_ops` VAE decodes/encodes per refining), the bridge's VAE calls."""
     refine = sorted(set(refine))
     corrections = 0
     if pnp:  # after a refine at i: steps i+1 … up to the next refine (exclusive) and at most N−2
         for k, i in enumerate(refine):
             end = refine[k + 1] - 1 if k + 1 < len(refine) else steps - 1
             corrections += max(0, min(end, steps - 2) - i)
-    return dict(image=steps, video=len(refine) * video_steps, inversion=sum(steps - i - 1 for i in refine),
-                pnp=corrections)
+    calls = dict(image=steps, video=len(refine) * video_steps, inversion=sum(steps - i - 1 for i in refine),
+                 pnp=corrections)
+    return {**calls, "bridge": len(refine) * bridge_ops} if bridge_ops else calls
 
 
 def mixed_noise(generator: torch.Generator, frames: int, shape, alpha: float) -> torch.Tensor:
@@ -124,16 +126,18 @@ def invert(image, x0: torch.Tensor, sigmas_up, report=None, co=sm.VE) -> list[to
 
 @torch.no_grad()
 def elevate(image, video, x, sigmas, video_sigmas, sigma_floor, refine, video_steps=8, noise=None, lpf=None,
-            pnp=True, video_step="ddim", step_noise=None, callback=None, image_co=sm.VE, video_co=sm.VE):
+            pnp=True, video_step="ddim", step_noise=None, callback=None, image_co=sm.VE, video_co=sm.VE, bridge=None):
     """The VideoElevator loop (module docstring). x: the VE state at sigmas[0]; sigmas: the T2I DDIM σ
     at t_0 … t_{N−1} then 0; video_sigmas: the T2V σ at t_0 … t_{N−1}; sigma_floor: the T2I σ at t = 0;
-    refine: step indices i; noise(): the SDEdit ε like x; step_noise(): the LCM steps' ε; lpf(x̂₀): LPFF or None;
-    image_co/video_co: each model's sampling coefficients (sampling_math; default the EPS/V form)."""
+    refine: step indices i; noise(like): the SDEdit ε shaped like the T2V latent `like`; step_noise(like): the LCM
+    steps' ε; lpf(x̂₀): LPFF or None; image_co/video_co: each model's sampling coefficients (sampling_math; default
+    the EPS/V form); bridge: a video_bridge.Bridge when the T2V works in another latent space or layout (its x̂₀
+    goes there and back through the VAEs, each VAE call a step of the callback), None when both share one."""
     steps, refine, done = len(sigmas) - 1, sorted(set(refine)), 0
     if refine and (refine[0] < 0 or refine[-1] + video_steps > steps):
         raise ValueError(f"refining steps {refine} with K = {video_steps} need 0 ≤ i and i + K ≤ N = {steps}.")
-    noise = noise or (lambda: torch.randn_like(x))
-    step_noise = step_noise or (lambda: torch.randn_like(x))
+    noise = noise or torch.randn_like
+    step_noise = step_noise or torch.randn_like
 
     def report(x_, denoised, sigma):
         nonlocal done
@@ -150,12 +154,15 @@ def elevate(image, video, x, sigmas, video_sigmas, sigma_floor, refine, video_st
             if lpf is not None and i != refine[-1]:
                 x0 = lpf(x0)
             vs = video_sigmas
-            v = sm.noised(video_co, x0, noise().to(x0), vs[i])          # T2V-based SDEdit at t_i, ᾱ^V
+            tick = lambda: report(x, x0, sigmas[i])                      # noqa: E731 (a bridge VAE call)
+            x0_video = x0 if bridge is None else bridge.to_video(x0, tick)
+            v = sm.noised(video_co, x0_video, noise(x0_video).to(x0_video), vs[i])   # T2V-based SDEdit at t_i
             for j in range(i, i + video_steps):
                 v0 = report(v, video(v, vs[j]), vs[j])
                 if j + 1 < i + video_steps:
                     v = (sm.ddim_step(video_co, v, v0, vs[j], vs[j + 1]) if video_step == "ddim"
-                         else sm.noised(video_co, v0, step_noise().to(v0), vs[j + 1]))  # LCM: x̂₀ + fresh noise
+                         else sm.noised(video_co, v0, step_noise(v0).to(v0), vs[j + 1]))  # LCM: x̂₀ + fresh noise
+            v0 = v0 if bridge is None else bridge.to_image(v0, tick)
             path = invert(image, v0, [sigma_floor] + [sigmas[k] for k in range(steps - 1, i, -1)], report, image_co)
             x_next = path[-1] if path else v0
         elif pnp and len(path) > 1:                                     # PnP inversion correction

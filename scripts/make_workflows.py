@@ -479,6 +479,89 @@ def text2video_zero_qwen(info):
     g.save()
 
 
+WAN = {"unet": "wan2.1_t2v_1.3B_fp16.safetensors", "clip": "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+       "vae": "wan_2.1_vae.safetensors"}
+WAN_NEGATIVE = ("static, still, blurry, low quality, worst quality, jpeg artifacts, deformed, extra fingers, "
+                "messy background, overexposed, subtitles, text, watermark")
+WAN_SIZE = {"width": 832, "height": 480}
+
+
+def wan_video_model(g, x, prompt):
+    """Wan 2.1 1.3B T2V as its own template loads it: diffusion model, ModelSamplingSD3 shift 8, umT5, its VAE."""
+    unet = g.node("UNETLoader", (x, 0), {"unet_name": WAN["unet"]}, title="Load Diffusion Model (Wan 2.1 T2V 1.3B)")
+    shift = g.node("ModelSamplingSD3", (x, 130), {"shift": 8.0}, {"model": (unet, "MODEL")})
+    clip = g.node("CLIPLoader", (x, 240), {"clip_name": WAN["clip"], "type": "wan"})
+    vae = g.node("VAELoader", (x, 390), {"vae_name": WAN["vae"]}, title="Load VAE (Wan 2.1)")
+    pos = g.node("CLIPTextEncode", (x, 500), {"text": prompt}, {"clip": (clip, "CLIP")}, title="Video prompt",
+                 size=(320, 150))
+    neg = g.node("CLIPTextEncode", (x, 690), {"text": WAN_NEGATIVE}, {"clip": (clip, "CLIP")},
+                 title="Video negative prompt", size=(320, 120))
+    g.group("T2V: Wan 2.1 and its prompts", [unet, shift, clip, vae, pos, neg], color="#3f5e8e")
+    return shift, vae, pos, neg
+
+
+def elevator_with_wan(g, image, ipos, ineg, image_vae, video, video_vae, vpos, vneg, latent, widgets, x=760):
+    inputs = {"image_model": image, "image_positive": (ipos, "CONDITIONING"), "image_negative": (ineg, "CONDITIONING"),
+              "video_model": (video, "MODEL"), "video_positive": (vpos, "CONDITIONING"),
+              "video_negative": (vneg, "CONDITIONING"), "latent": latent, "image_vae": (image_vae, "VAE")}
+    if video_vae is not None:
+        inputs["video_vae"] = (video_vae, "VAE")
+    return g.node("VidLift_AlternatingKSampler", (x, 0), {"seed": 42, **widgets}, inputs, size=(340, 680))
+
+
+def videoelevator_wan(info):
+    g = Graph(info, "videoelevator_wan")
+    ckpt, pos, neg = loader_and_prompts(g, PROMPT, negative="blurry, low quality, watermark, text")
+    ckpt["title"] = "Load Checkpoint (T2I: your SD1.5 style model)"
+    video, wan_vae, vpos, vneg = wan_video_model(g, 380, PROMPT)
+    lat = g.node("EmptyLatentImage", (760, 740), {**WAN_SIZE, "batch_size": 17},
+                 title="Video size (batch size = frames: 4n+1)")
+    smp = elevator_with_wan(g, (ckpt, "MODEL"), pos, neg, ckpt, video, wan_vae, vpos, vneg, (lat, "LATENT"),
+                            {"video_cfg": 6.0, "video_steps": 8, "d_t": 0.4})
+    g.group("VideoElevator: SD1.5 + Wan 2.1", [lat, smp], color="#8e3f78")
+    decode_and_save(g, 1140, ckpt, (smp, "LATENT"), 16.0, "video/videoelevator_wan")
+    g.note((1140, 700), "**VideoElevator with Wan 2.1 as the video model.** Every step is an SD1.5 DDIM step (your "
+           "checkpoint and LoRAs give the look, with cross-frame attention); at the refining steps (ZeroScope preset: "
+           "N−i = 45, 35, 25, 15) the SD1.5 estimate is decoded with its VAE, encoded as one video by the Wan VAE, "
+           "re-noised on Wan's own flow schedule (shift 8), denoised 8 steps by Wan 2.1, decoded, encoded back frame "
+           "by frame by the SD VAE and DDIM-inverted by SD1.5.\n\n"
+           "- Frames must be 4n+1 (17 here, 16 fps), sizes multiples of 16 (832×480, Wan's own).\n"
+           "- Cost per refining: 2 VAE decodes + 2 encodes of all frames besides the model steps; ComfyUI loads each "
+           "model when its phase runs, so the two need not fit together.\n"
+           "- video_cfg 6 as in Wan's template; each model has its own prompts.", size=(360, 400))
+    g.save()
+
+
+def videoelevator_qwen_wan(info):
+    g = Graph(info, "videoelevator_qwen_wan")
+    unet = g.node("UNETLoader", (0, 0), {"unet_name": QWEN["unet"]}, title="Load Diffusion Model (Qwen-Image)")
+    shift = g.node("ModelSamplingAuraFlow", (0, 130), {"shift": 3.1}, {"model": (unet, "MODEL")})
+    clip = g.node("CLIPLoader", (0, 240), {"clip_name": QWEN["clip"], "type": "qwen_image"})
+    vae = g.node("VAELoader", (0, 390), {"vae_name": QWEN["vae"]}, title="Load VAE (Qwen-Image)")
+    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
+                 size=(320, 150))
+    neg = g.node("CLIPTextEncode", (0, 690), {"text": ""}, {"clip": (clip, "CLIP")}, title="Negative prompt",
+                 size=(320, 120))
+    g.group("T2I: Qwen-Image and prompts", [unet, shift, clip, vae, pos, neg])
+    video, wan_vae, vpos, vneg = wan_video_model(g, 380, PROMPT)
+    lat = g.node("EmptySD3LatentImage", (760, 740), {**WAN_SIZE, "batch_size": 17},
+                 title="Video size (batch size = frames: 4n+1)")
+    smp = elevator_with_wan(g, (shift, "MODEL"), pos, neg, vae, video, wan_vae, vpos, vneg, (lat, "LATENT"),
+                            {"steps": 20, "image_cfg": 2.5, "video_cfg": 6.0, "video_steps": 4})
+    g.group("VideoElevator: Qwen + Wan", [lat, smp], color="#8e3f78")
+    dit_decode_and_save(g, 1140, vae, (smp, "LATENT"), 16.0, "video/videoelevator_qwen_wan")
+    g.note((1140, 700), "**VideoElevator: Qwen-Image with Wan 2.1** (one latent space, Wan 2.1's; cross-frame "
+           "attention on Qwen-Image needs ComfyUI 0.33 or later). Qwen-Image makes each frame (20 steps, cfg 2.5), "
+           "Wan 2.1 refines the motion 4 steps at N−i = 18, 14, 10, 6.\n\n"
+           "- One latent space, two layouts: Qwen-Image keeps one latent per frame, Wan compresses 4 frames into one. "
+           "Frame 0 crosses directly (a causal Wan latent's frame 0 is frame 0's image latent); the other frames "
+           "still go through pixels: Qwen VAE decode → Wan VAE encode as a video → Wan → decode → encode frame by "
+           "frame.\n"
+           "- The Wan VAE is connected as video_vae (Qwen's VAE shares its encoder, and could serve alone).\n"
+           "- Frames 4n+1 (17), size multiples of 16.", size=(360, 420))
+    g.save()
+
+
 def long_video_flux(info):
     g = Graph(info, "long_video_flux")
     unet, vae, pos, neg = flux_loaders_and_prompt(g, PROMPT)
@@ -550,6 +633,7 @@ if __name__ == "__main__":
         object_info = server.get("/object_info")
     for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, latent_shift,
                   latent_shift_train, videoelevator, long_video, keyframe_interpolation, showcase,
-                  text2video_zero_flux, text2video_zero_zimage, text2video_zero_qwen, long_video_flux, extend_wan):
+                  text2video_zero_flux, text2video_zero_zimage, text2video_zero_qwen, long_video_flux, extend_wan,
+                  videoelevator_wan, videoelevator_qwen_wan):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

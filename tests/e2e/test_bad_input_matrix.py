@@ -27,6 +27,7 @@ from workflow_api import ui_to_api
 CFA, WARP, T2VZ = "VidLift_CrossFrameAttention", "VidLift_MotionLatentWarp", "VidLift_Text2VideoZeroSampler"
 SHIFT, LPFF, VIDRD, DECODE = "VidLift_TemporalShift", "VidLift_LPFF", "VidLift_ReuseDiffuseExtender", "VidLift_TemporalVAEDecode"
 VIDRD_CLIP0 = "VidLift_ReuseDiffuseSampler"
+ELEVATOR = "VidLift_AlternatingKSampler"
 
 
 class Src(NamedTuple):
@@ -50,6 +51,9 @@ LATENT_32PX = Src("EmptyLatentImage", {"width": 32, "height": 32, "batch_size": 
 LATENT_32PX_8 = Src("EmptyLatentImage", {"width": 32, "height": 32, "batch_size": 8})
 LATENT_6_FRAMES = Src("EmptyLatentImage", {"width": 64, "height": 64, "batch_size": 6})
 LATENT_5D = Src("EmptyHunyuanLatentVideo", {"width": 64, "height": 64, "length": 9, "batch_size": 1})
+LATENT_8_FRAMES = Src("EmptyLatentImage", {"width": 64, "height": 64, "batch_size": 8})
+LATENT_72PX_9 = Src("EmptyLatentImage", {"width": 72, "height": 72, "batch_size": 9})
+WAN_VAE = Src("VidLiftTest_TinyVAELoader", {"vae_name": "wan_2.1_vae.safetensors"})
 SIGMAS_1_STEP = Src("BasicScheduler", {"model": ["1", 0], "scheduler": "normal", "steps": 1, "denoise": 1.0})
 SIGMAS_3_STEPS = Src("BasicScheduler", {"model": ["1", 0], "scheduler": "ddim_uniform", "steps": 3, "denoise": 1.0})
 UNSUPPORTED = ["MMDITWrapper is not supported", "supported: U-Net, Flux"]
@@ -93,16 +97,24 @@ ROWS = [
     Row("decode", DECODE, dict(window=8, overlap=8), "queue", ["overlap", "between 0 and window−1 = 7"]),
     Row("decode", DECODE, dict(samples=LATENT_16CH), "run", ["samples", "16 channels", "the VAE that belongs"]),
     Row("decode", DECODE, dict(samples=LATENT_5D), "run", ["samples", "5-D"]),
+    # T2V/T2I Alternating KSampler with Wan 2.1 as T2V (videoelevator_wan.json), and a same-space pair (None: unlinked)
+    Row("wan", ELEVATOR, dict(latent=LATENT_8_FRAMES), "run", ["latent", "8 frames", "4n+1", "use 9 frames"]),
+    Row("wan", ELEVATOR, dict(latent=LATENT_72PX_9), "run", ["latent", "72×72", "multiples of 16", "use 80×80"]),
+    Row("wan", ELEVATOR, dict(image_vae=None), "run", ["image_vae", "is needed", "Wan 2.1"]),
+    Row("wan", ELEVATOR, dict(video_vae=None), "run", ["video_vae", "is needed", "connect the Wan 2.1 VAE"]),
+    Row("elevator", ELEVATOR, dict(video_vae=WAN_VAE), "run", ["video_vae", "share one latent space", "disconnect"]),
     # Missing model files (the shipped workflows as they ship: no checkpoints on the test server)
     Row("stock:text2video_zero.json", "CheckpointLoaderSimple", {}, "queue", ["ckpt_name", "not in"]),
     Row("stock:temporal_vae_decode.json", "ImageOnlyCheckpointLoader", {}, "queue", ["ckpt_name", "not in"]),
 ]
 WORKFLOWS = {"t2vz": "text2video_zero.json", "chain": "text2video_zero_advanced.json",
-             "decode": "temporal_vae_decode.json", "extend": "extend_clip.json"}
+             "decode": "temporal_vae_decode.json", "extend": "extend_clip.json", "wan": "videoelevator_wan.json",
+             "elevator": "videoelevator.json"}
 
 
 def row_id(row: Row) -> str:
-    inputs = ",".join(f"{k}={v.class_type if isinstance(v, Src) else v}" for k, v in row.inputs.items())
+    inputs = ",".join(f"{k}={v.class_type if isinstance(v, Src) else 'unlinked' if v is None else v}"
+                      for k, v in row.inputs.items())
     return f"{row.base}-{row.node.replace('VidLift_', '')}-{inputs or 'as-shipped'}"
 
 
@@ -116,6 +128,9 @@ def build(row: Row, object_info: dict) -> dict:
     prompt = copy.deepcopy(prompt)
     node = next(n for n in prompt.values() if n["class_type"] == row.node)
     for name, value in row.inputs.items():
+        if value is None:
+            node["inputs"].pop(name, None)
+            continue
         if isinstance(value, Src):
             new_id = str(900 + len(prompt))
             prompt[new_id] = {"class_type": value.class_type, "inputs": dict(value.inputs)}
@@ -136,7 +151,7 @@ NONCES = itertools.count(100)
 
 def test_the_matrix_is_large_and_covers_every_node():
     assert len(ROWS) >= 25
-    assert {CFA, WARP, T2VZ, SHIFT, LPFF, VIDRD, VIDRD_CLIP0, DECODE} <= {r.node for r in ROWS}
+    assert {CFA, WARP, T2VZ, SHIFT, LPFF, VIDRD, VIDRD_CLIP0, DECODE, ELEVATOR} <= {r.node for r in ROWS}
     assert {"queue", "run"} <= {r.at for r in ROWS}
 
 

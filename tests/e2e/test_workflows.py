@@ -50,7 +50,8 @@ def latent_frames(by_type):
 
 def test_workflows_are_shipped():
     assert {"text2video_zero.json", "text2video_zero_flux.json", "text2video_zero_zimage.json",
-            "text2video_zero_qwen.json", "long_video_flux.json", "extend_wan.json"} <= set(WORKFLOWS)
+            "text2video_zero_qwen.json", "long_video_flux.json", "extend_wan.json", "videoelevator_wan.json",
+            "videoelevator_qwen_wan.json"} <= set(WORKFLOWS)
 
 
 def missing_hooks(ui):

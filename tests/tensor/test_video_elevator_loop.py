@@ -81,8 +81,8 @@ def ours(steps, remaining, k, pnp=True, lcm=False, alpha=1.5, trace=None, use_lp
     noises, step_noises = iter(draws(len(remaining), 1)), iter(draws(len(remaining) * k, 2))
     image, video = denoisers(trace)
     out = ve.elevate(image, video, vp_to_ve(z, sigmas[0]), sigmas, video_sigmas, SD[0].double(),
-                     ve.refine_indices(remaining, steps), k, noise=noises.__next__, lpf=lpf if use_lpf else None,
-                     pnp=pnp, video_step="lcm" if lcm else "ddim", step_noise=step_noises.__next__)
+                     ve.refine_indices(remaining, steps), k, noise=lambda like: next(noises), lpf=lpf if use_lpf else None,
+                     pnp=pnp, video_step="lcm" if lcm else "ddim", step_noise=lambda like: next(step_noises))
     return z, out
 
 
