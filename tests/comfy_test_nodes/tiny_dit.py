@@ -24,12 +24,12 @@ TINY_KREA2 = {"image_model": "krea2", "features": 64, "tdim": 32, "txtdim": 16, 
               "multiplier": 2, "layers": 2, "patch": 2, "channels": 16, "txtlayers": 2, "txtheads": 2, "txtkvheads": 1}
 
 
-def _patcher(cfg, dtype, seed):
+def _patcher(cfg, dtype, seed, std=0.05):
     import comfy.model_management as mm
     import comfy.model_patcher
     cfg.set_inference_dtype(dtype, None)
     base = cfg.get_model({}, "")
-    base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed))
+    base.diffusion_model.load_state_dict(random_state_dict(base.diffusion_model, seed, std))
     base.diffusion_model.to(dtype)
     return comfy.model_patcher.ModelPatcher(base, load_device=mm.get_torch_device(),
                                             offload_device=mm.unet_offload_device())
@@ -45,9 +45,10 @@ def flux(seed: int = 3, dtype=torch.float32, **overrides):
     return _patcher(comfy.supported_models.Flux(config), dtype, seed)
 
 
-def qwen_image(seed: int = 5, dtype=torch.float32):
+def qwen_image(seed: int = 5, dtype=torch.float32, std: float = 0.05):
+    """std: the random weights' scale (at 0.05 the tiny Qwen's attention is nearly uniform over the tokens)."""
     import comfy.supported_models
-    return _patcher(comfy.supported_models.QwenImage(copy.deepcopy(TINY_QWEN)), dtype, seed)
+    return _patcher(comfy.supported_models.QwenImage(copy.deepcopy(TINY_QWEN)), dtype, seed, std)
 
 
 def zimage(seed: int = 7, dtype=torch.float32):
