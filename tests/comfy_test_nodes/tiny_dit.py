@@ -45,6 +45,24 @@ def flux(seed: int = 3, dtype=torch.float32, **overrides):
     return _patcher(comfy.supported_models.Flux(config), dtype, seed)
 
 
+# Chroma (Flux's blocks, modulations from a small approximator network instead of the timestep MLPs)
+TINY_CHROMA = {"image_model": "chroma", "in_channels": 64, "out_channels": 64, "context_in_dim": 32, "hidden_size": 64,
+               "mlp_ratio": 2.0, "num_heads": 2, "depth": 1, "depth_single_blocks": 1, "axes_dim": [8, 12, 12],
+               "theta": 10000, "patch_size": 2, "qkv_bias": True, "in_dim": 64, "out_dim": 64, "hidden_dim": 64,
+               "n_layers": 1, "txt_ids_dims": [], "vec_in_dim": 32}
+
+
+def chroma(seed: int = 9, dtype=torch.float32):
+    """A tiny Chroma (comfy.ldm.chroma.model.Chroma); None on a ComfyUI without it."""
+    import comfy.supported_models
+    if not hasattr(comfy.supported_models, "Chroma"):
+        return None
+    from comfy.ldm.chroma.model import ChromaParams
+    fields = {f.name for f in dataclasses.fields(ChromaParams)} | {"image_model"}
+    config = {k: v for k, v in copy.deepcopy(TINY_CHROMA).items() if k in fields}
+    return _patcher(comfy.supported_models.Chroma(config), dtype, seed)
+
+
 def qwen_image(seed: int = 5, dtype=torch.float32, std: float = 0.05):
     """std: the random weights' scale (at 0.05 the tiny Qwen's attention is nearly uniform over the tokens)."""
     import comfy.supported_models

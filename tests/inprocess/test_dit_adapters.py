@@ -9,6 +9,8 @@ so 1e-4 × the output's scale bounds their sum; a change asserted to exceed it i
 """
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 from comfy_test_nodes import tiny_dit
@@ -22,7 +24,7 @@ ROUNDING = 1e-4
 # the tiny Qwen at weight scale 0.1: at 0.05 its attention is nearly uniform, so a frame's change under cross-frame
 # K/V is ~1× the rounding bound below (a marginal test); at 0.1 it is ≥ 25× (Flux ≥ 6×, Krea 2 ≥ 70×)
 FAMILIES = {"flux": (tiny_dit.flux, (16, 8, 8)), "qwen": (lambda: tiny_dit.qwen_image(std=0.1), (16, 1, 8, 8)),
-            "krea2": (tiny_dit.krea2, (16, 1, 8, 8))}
+            "krea2": (tiny_dit.krea2, (16, 1, 8, 8)), "chroma": (tiny_dit.chroma, (16, 8, 8))}
 
 
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
@@ -44,6 +46,9 @@ def run(m, x, ctx, chunks=1, **kw):
     opts = dict(m.model_options["transformer_options"])
     opts["cond_or_uncond"] = list(range(chunks))
     t = torch.full((x.shape[0],), 0.5)
+    guidance = inspect.signature(m.model.diffusion_model.forward).parameters.get("guidance")
+    if guidance is not None and guidance.default is inspect.Parameter.empty:   # Chroma: a required (unused) input
+        kw.setdefault("guidance", torch.zeros(x.shape[0]))
     return m.model.apply_model(x, t, c_crossattn=ctx, transformer_options=opts, **kw)
 
 
