@@ -9,6 +9,8 @@ d_k ≈ round((λ·k − 0.5)·w/512) latent pixels: positive strength moves con
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -22,13 +24,21 @@ def motion_offsets(frame_ids, strength_x: float, strength_y: float) -> torch.Ten
 
 
 def sampling_grid(offsets: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """The reference's grid_sample grid for each offset: [n, h, w, 2] in [-1, 1]."""
-    ys, xs = torch.meshgrid(torch.arange(CANVAS), torch.arange(CANVAS), indexing="ij")
-    coords = torch.stack([xs, ys]).float()[None] + offsets[:, :, None, None].float()  # RAFT coords_grid + flow
-    coords[:, 0] /= CANVAS
-    coords[:, 1] /= CANVAS
-    coords = F.interpolate(coords * 2.0 - 1.0, size=(h, w), mode="bilinear", align_corners=False)
-    return coords.permute(0, 2, 3, 1)
+    """The reference's grid_sample grid for each offset: [n, h, w, 2] in [-1, 1]. Cached per (offsets, h, w):
+    resizing the 512² canvas costs as much as a small model's forward, and every run of a node asks again."""
+    return _grid(tuple(offsets.float().flatten().tolist()), h, w)
+
+
+@functools.lru_cache(maxsize=32)
+def _grid(offsets: tuple, h: int, w: int) -> torch.Tensor:
+    with torch.inference_mode(False):   # an ordinary tensor, usable whether or not the caller records autograd
+        ys, xs = torch.meshgrid(torch.arange(CANVAS), torch.arange(CANVAS), indexing="ij")
+        off = torch.tensor(offsets, dtype=torch.float32).view(-1, 2)
+        coords = torch.stack([xs, ys]).float()[None] + off[:, :, None, None]  # RAFT coords_grid + flow
+        coords[:, 0] /= CANVAS
+        coords[:, 1] /= CANVAS
+        coords = F.interpolate(coords * 2.0 - 1.0, size=(h, w), mode="bilinear", align_corners=False)
+        return coords.permute(0, 2, 3, 1)
 
 
 def warp_latents(latent: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
