@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from .cross_frame_attention import ANCHORS, cross_frame_source
-from .frames import chunk_count, window_frame_ids
+from .frames import anchor_frames, chunk_count, window_frame_ids
 
 DIT_BLOCKS = ("double", "single")
 
@@ -32,6 +32,16 @@ def cross_frame_kv(k: torch.Tensor, v: torch.Tensor, pe: torch.Tensor | None, st
     """k, v: [chunks·frames, H, L, D]; returns (k′, v′, pe′), the image range [start, end) taken from
     the anchor row of each chunk (strength blends with the frame's own, as in cross_frame_source)."""
     n = end - start
+    if anchor == "first" and strength == 1.0:      # the common case: one gather of the anchor rows, one copy
+        frames = k.shape[0] // chunks
+        rows = (torch.arange(chunks)[:, None] * frames + anchor_frames(frames, anchor_frame)[None]).flatten()
+        rows = rows.to(k.device)
+        out = []
+        for t in (k, v):
+            t2 = t.clone()
+            t2[:, :, start:end] = t[rows, :, start:end]
+            out.append(t2)
+        return out[0], out[1], pe
 
     def image_source(t):
         b, h, _, d = t.shape
