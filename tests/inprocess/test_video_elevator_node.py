@@ -8,7 +8,6 @@ import comfy.latent_formats
 import comfy.model_sampling
 import comfy.patcher_extension as pe
 import comfy.sample
-import comfy.utils
 from comfy_test_nodes import tiny
 from inprocess.helpers import denoise_once, with_run_sized_motion
 from videoelevator_reference import reference_loop
@@ -128,16 +127,8 @@ def counting(model, calls, name):
     return m
 
 
-def test_unet_calls_and_progress_follow_the_analytic_count(unet, conds, vconds, video_model, monkeypatch):
-    calls, progress = [], []
-
-    class Bar:
-        def __init__(self, total, *a, **k):
-            progress.append(("total", total))
-
-        def update_absolute(self, value, total=None, preview=None):
-            progress.append((value, total))
-    monkeypatch.setattr(comfy.utils, "ProgressBar", Bar)
+def test_unet_calls_and_progress_follow_the_analytic_count(unet, conds, vconds, video_model, progress):
+    calls = []
     run(counting(unet, calls, "image"), counting(video_model, calls, "video"), conds, vconds, steps=12,
         refine="10,6,3", k=3)
     n = ve.model_calls(12, [2, 6, 9], 3)

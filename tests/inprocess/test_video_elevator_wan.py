@@ -4,7 +4,6 @@ import pytest
 import torch
 
 import comfy.patcher_extension as pe
-import comfy.utils
 from comfy_test_nodes import tiny, tiny_dit
 from vidlift.nodes import video_elevator as ve
 from vidlift.nodes.comfy_glue import encode_each_frame
@@ -88,16 +87,8 @@ class CountingVAE:
         return self.vae.encode(p)
 
 
-def test_sd_with_wan_runs_the_bridge_and_counts_every_call(unet, conds, vconds, wan, wan_vae, sd_vae, monkeypatch):
-    calls, progress = [], []
-
-    class Bar:
-        def __init__(self, total, *a, **k):
-            progress.append(("total", total))
-
-        def update_absolute(self, value, total=None, preview=None):
-            progress.append((value, total))
-    monkeypatch.setattr(comfy.utils, "ProgressBar", Bar)
+def test_sd_with_wan_runs_the_bridge_and_counts_every_call(unet, conds, vconds, wan, wan_vae, sd_vae, progress):
+    calls = []
     out = run(counting(unet, calls, "image"), counting(wan, calls, "video"), conds, vconds,
               CountingVAE(sd_vae, "image_vae", calls), CountingVAE(wan_vae, "video_vae", calls))
     assert out.shape == (FRAMES, 4, SIZE, SIZE) and torch.isfinite(out).all()
