@@ -160,3 +160,51 @@ def temporal_vae_model(seed: int = 4, per_frame: bool = False, ch: int = 32):
 def conditioning(seed: int, tokens: int = 77, dim: int = 32):
     g = torch.Generator().manual_seed(seed)
     return [[torch.randn(1, tokens, dim, generator=g), {}]]
+
+
+# LTX-Video's causal VideoVAE at base width 128 (fixed by the class): patch 4 then three stride-2 (t, h, w) causal
+# convolutions, ×32 in space and ×8 in time, 128 latent channels; no timestep conditioning (its decode would draw
+# unseeded noise). The config travels as the checkpoint's metadata, as comfy.sd.VAE reads LTX configs.
+TINY_LTXV_VAE = {"dims": 3, "latent_channels": 128, "patch_size": 4, "norm_layer": "pixel_norm",
+                 "latent_log_var": "uniform", "causal_decoder": False, "timestep_conditioning": False,
+                 "encoder_blocks": [["compress_all", 1], ["compress_all", 1], ["compress_all", 1], ["res_x", 1]],
+                 "decoder_blocks": [["compress_all", 1], ["compress_all", 1], ["compress_all", 1], ["res_x", 1]]}
+
+
+def ltxv_vae_model(seed: int = 8):
+    """A comfy.sd.VAE that is LTX-Video's VideoVAE (8n+1 frames ↔ n+1 latent frames, /32), built by comfy.sd.VAE's
+    LTX branch from a random state dict; its per-channel statistics are the identity (mean 0, std 1)."""
+    import json
+    import comfy.sd
+    from comfy.ldm.lightricks.vae.causal_video_autoencoder import VideoVAE
+    sd = random_state_dict(VideoVAE(config=copy.deepcopy(TINY_LTXV_VAE)), seed)
+    for k in sd:
+        if k.startswith("per_channel_statistics."):
+            sd[k] = torch.ones_like(sd[k]) if "std" in k else torch.zeros_like(sd[k])
+    return comfy.sd.VAE(sd=sd, metadata={"config": json.dumps({"vae": TINY_LTXV_VAE})})
+
+
+TINY_HUNYUAN15_VAE = {"block_out_channels": [32, 32, 32, 64, 64], "num_res_blocks": 1}
+
+
+def hunyuan_video15_vae_model(seed: int = 10):
+    """A comfy.sd.VAE that is HunyuanVideo 1.5's VAE (comfy.ldm.hunyuan_video.vae_refiner, 4n+1 ↔ n+1, /16, 32
+    channels), built by comfy.sd.VAE's own HunyuanVideo 1.5 branch (ratios, scaling, memory estimates) with the
+    engine's widths shrunk: that branch hard-codes the release's widths (128 … 1024), so the AutoencodingEngine it
+    constructs is swapped, for the construction only, for one whose encoder and decoder take TINY_HUNYUAN15_VAE."""
+    from unittest import mock
+    import comfy.sd
+    from comfy.ldm.models.autoencoder import AutoencodingEngine
+
+    def tiny_engine(**kwargs):
+        for part in ("encoder_config", "decoder_config"):
+            kwargs[part] = {**kwargs[part], "params": {**kwargs[part]["params"], **TINY_HUNYUAN15_VAE}}
+        return AutoencodingEngine(**kwargs)
+
+    config = {"in_channels": 3, "out_channels": 3, "z_channels": 32, "ffactor_spatial": 16, "ffactor_temporal": 4,
+              "downsample_match_channel": True, "upsample_match_channel": True, **TINY_HUNYUAN15_VAE}
+    engine = tiny_engine(regularizer_config={"target": "comfy.ldm.models.autoencoder.EmptyRegularizer"},
+                         encoder_config={"target": "comfy.ldm.hunyuan_video.vae_refiner.Encoder", "params": config},
+                         decoder_config={"target": "comfy.ldm.hunyuan_video.vae_refiner.Decoder", "params": config})
+    with mock.patch.object(comfy.sd, "AutoencodingEngine", tiny_engine):
+        return comfy.sd.VAE(sd=random_state_dict(engine, seed))

@@ -105,3 +105,34 @@ def wan22(seed: int = 17, dtype=torch.float32):
     import comfy.supported_models
     return _patcher(comfy.supported_models.WAN22_T2V({**copy.deepcopy(TINY_WAN), "in_dim": 48, "out_dim": 48}),
                     dtype, seed)
+
+
+# LTX-Video (comfy.ldm.lightricks LTXVModel in an LTXV BaseModel: ModelType.FLUX, shift 2.37, 128-channel LTXV latents
+# at /32 × 8n+1): 2 layers of width 32 (2 heads of 16); cross-attention reads the caption projection's output, so
+# cross_attention_dim = the width, and the caption is the tiny CLIP's 32-wide conditioning
+TINY_LTXV = {"image_model": "ltxv", "in_channels": 128, "cross_attention_dim": 32, "attention_head_dim": 16,
+             "num_attention_heads": 2, "caption_channels": 32, "num_layers": 2}
+# HunyuanVideo 1.5 (HunyuanVideo in a HunyuanVideo15 BaseModel: FLOW, shift 7, 32-channel latents at /16 × 4n+1):
+# the release's layout (patch 1, 32 noise + 32 concat-image + 1 mask input channels, cond-type embedding, no
+# vector_in) at width 64 (2 heads of 32 → RoPE axes [8, 12, 12]), one double and one single block
+TINY_HUNYUAN15 = {"image_model": "hunyuan_video", "in_channels": 65, "out_channels": 32, "vec_in_dim": None,
+                  "context_in_dim": 32, "hidden_size": 64, "mlp_ratio": 2.0, "num_heads": 2, "depth": 1,
+                  "depth_single_blocks": 1, "axes_dim": [8, 12, 12], "theta": 256, "patch_size": [1, 1, 1],
+                  "qkv_bias": True, "guidance_embed": False, "byt5": False, "meanflow": False,
+                  "use_cond_type_embedding": True, "vision_in_dim": None}
+
+
+def ltxv(seed: int = 19, dtype=torch.float32):
+    """A tiny LTX-Video (comfy.model_base.LTXV: per-token timesteps from denoise_mask)."""
+    import comfy.supported_models
+    return _patcher(comfy.supported_models.LTXV(copy.deepcopy(TINY_LTXV)), dtype, seed)
+
+
+def hunyuan_video15(seed: int = 23, dtype=torch.float32):
+    """A tiny HunyuanVideo 1.5 T2V (comfy.model_base.HunyuanVideo15)."""
+    import comfy.supported_models
+    from comfy.ldm.hunyuan_video.model import HunyuanVideoParams
+    config = copy.deepcopy(TINY_HUNYUAN15)
+    if "meanflow_sum" in {f.name for f in dataclasses.fields(HunyuanVideoParams)}:   # newer ComfyUI
+        config["meanflow_sum"] = False
+    return _patcher(comfy.supported_models.HunyuanVideo15(config), dtype, seed)
