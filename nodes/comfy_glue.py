@@ -193,22 +193,15 @@ def decode_frames_together(vae, z: torch.Tensor) -> torch.Tensor:
     return vae.process_output(vae.first_stage_model.decode(z).float()).to(vae.output_device)
 
 
-def is_video_model(model) -> bool:
-    """A native video model: 5-D latents with frames on dim 2 (Wan, LTX, HunyuanVideo), not an image model in a
-    video VAE's space (Qwen-Image, Krea 2: those have a family adapter)."""
-    from .model_families import ADAPTERS
-    fmt = model.get_model_object("latent_format")
-    unet = model.get_model_object("diffusion_model")
-    return getattr(fmt, "latent_dimensions", 2) == 3 and not any(a.matches(unet) for a in ADAPTERS)
-
-
 def holds_frames_clean(model) -> bool:
-    """Whether the model turns `denoise_mask` into per-frame timesteps (WAN22, LTXV: held frames seen clean at
-    t = 0); otherwise ComfyUI re-noises held frames to each step's σ. Feature-detected: the model class overrides
-    `scale_latent_inpaint` to return the clean latent."""
+    """Whether the model sees held frames clean at t = 0 (WAN22, LTXV): its model_base turns `denoise_mask` into
+    per-frame timesteps (`process_timestep` reads it) and feeds the held frames' clean latent (`scale_latent_inpaint`
+    returns it). Otherwise ComfyUI re-noises held frames to each step's σ (WAN21), or feeds them clean at that σ
+    (HunyuanVideo 1.5: clean latent, one t per sample). Feature-detected on the class, never version-compared."""
     import comfy.model_base
-    base = model.model
-    return type(base).scale_latent_inpaint is not comfy.model_base.BaseModel.scale_latent_inpaint
+    cls, base = type(model.model), comfy.model_base.BaseModel
+    reads_mask = "denoise_mask" in getattr(cls.process_timestep, "__code__").co_varnames
+    return reads_mask and cls.scale_latent_inpaint is not base.scale_latent_inpaint
 
 
 def sample_held(model, positive, negative, cfg: float, noise, latent_image, mask, sigmas, seed: int, progress=None):

@@ -219,21 +219,38 @@ def adapter_for(model, node: str = "VidLift", param: str = "model") -> Adapter:
 
 @dataclass(frozen=True)
 class VideoAdapter:
-    """A native video model (frames on dim 2 of a 5-D latent, a causal video VAE) as VideoElevator's T2V."""
+    """A native video model family (frames on dim 2 of a 5-D latent made by a causal video VAE), as VideoElevator's T2V
+    and the Reuse-Diffuse extension take it. Keyed on the model_base class, which carries the latent format and the
+    timestep handling: diffusion-model classes are shared across families (WAN21 and WAN22 both run WanModel; LTXAV's
+    model subclasses LTXV's, with packed audio-video latents this entry does not describe)."""
     name: str
-    classes: tuple[str, ...]
-    temporal: int                     # pixel frames per latent frame after the first: 4n+1 ↔ n+1
+    classes: tuple[str, ...]          # 'module:Class' of the model_base (subclasses match too; first entry wins)
+    temporal: int                     # the VAE's causal factor c: c·n + 1 pixel frames ↔ n + 1 latent frames
+    spatial: int                      # the VAE's pixels per latent pixel
     patch: int                        # the DiT's spatial patch on top of the VAE's compression
 
-    def matches(self, diffusion_model) -> bool:
-        return any(c is not None and isinstance(diffusion_model, c) for c in map(comfy_class, self.classes))
+    def matches(self, base_model) -> bool:
+        return any(c is not None and isinstance(base_model, c) for c in map(comfy_class, self.classes))
 
 
-# Wan 2.1 / 2.2 A14B (WAN21); HunyuanVideo (4n+1) and LTX (8n+1) follow the same bridge but have no test yet
-VIDEO_ADAPTERS = (VideoAdapter("Wan 2.1", ("comfy.ldm.wan.model:WanModel",), temporal=4, patch=2),)
+BASE = "comfy.model_base"
+# One entry per family (MODERN_MODELS.md §3). WAN22 subclasses WAN21, so it comes first. A family whose model_base
+# class this ComfyUI lacks matches nothing (comfy_class → None). Per-frame timesteps (WAN22, LTXV) are
+# feature-detected on the model (comfy_glue.holds_frames_clean), not listed here.
+VIDEO_ADAPTERS = (
+    VideoAdapter("Wan 2.2 5B", (f"{BASE}:WAN22",), temporal=4, spatial=16, patch=2),
+    VideoAdapter("Wan 2.1", (f"{BASE}:WAN21",), temporal=4, spatial=8, patch=2),
+    VideoAdapter("LTX-Video", (f"{BASE}:LTXV",), temporal=8, spatial=32, patch=1),
+    VideoAdapter("HunyuanVideo 1.5", (f"{BASE}:HunyuanVideo15",), temporal=4, spatial=16, patch=1),
+)
+
+
+def video_families() -> str:
+    """The native video families this ComfyUI has, for error messages."""
+    return ", ".join(a.name for a in VIDEO_ADAPTERS if any(map(comfy_class, a.classes)))
 
 
 def video_adapter_for(model) -> VideoAdapter | None:
-    """The native-video adapter of a ModelPatcher, or None for a model with frames in the batch."""
-    dm = model.get_model_object("diffusion_model")
-    return next((a for a in VIDEO_ADAPTERS if a.matches(dm)), None)
+    """The native-video adapter of a ModelPatcher, or None (an image model: frames in the batch, or an unlisted
+    video family)."""
+    return next((a for a in VIDEO_ADAPTERS if a.matches(model.model)), None)

@@ -1,17 +1,19 @@
 """Reuse-Diffuse Sampler and Extender nodes (VidRD, Gu et al. 2023: FNR, PNS, DSG): a video as clips,
 each reusing the previous clip's noise and latents; the VIDLIFT_REUSE_CLIP socket hands the last clip on, so
-extenders chain (e.g. with another prompt). Native video models (5-D latents: Wan, LTX, Hunyuan) take the
-video_extension path (held context, causal anchor) through `sample_video_clips`."""
+extenders chain (e.g. with another prompt). Native video models (5-D latents of a family in
+model_families.VIDEO_ADAPTERS: Wan 2.1, Wan 2.2 5B, LTX-Video, HunyuanVideo 1.5) take the video_extension path (held
+context, causal anchor) through `sample_video_clips`."""
 from __future__ import annotations
 
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import (Progress, is_video_model, require_family, require_image_latent, run_sampler, sample_held,
+from .comfy_glue import (Progress, require_family, require_image_latent, run_sampler, sample_held,
                          sampling_schedule)
-from .errors import answer, check, check_schema, fail, first, schema_problem
+from .errors import NodeInputError, answer, check, check_schema, fail, first, schema_problem
 from .reuse_diffuse import DEFAULTS, clip_noise, output_frames, sample_reuse_diffuse
-from .video_extension import PIXELS_PER_LATENT, VideoClip, extend_video
+from .model_families import video_adapter_for, video_families
+from .video_extension import VideoClip, extend_video
 
 NODE, SAMPLER = "Reuse-Diffuse Extender", "Reuse-Diffuse Sampler"
 CATEGORY = "VidLift/Long video"
@@ -68,26 +70,36 @@ def last_clip_output():
 
 
 def checked_latent(node, model, latent) -> torch.Tensor:
-    if is_video_model(model):
-        return video_latent(node, model, latent)
-    require_family(model, node)
+    family = video_adapter_for(model)
+    if family is not None:
+        return video_latent(node, model, latent, family)
+    fmt = model.get_model_object("latent_format")
+    try:
+        require_family(model, node)
+    except NodeInputError as e:
+        if getattr(fmt, "latent_dimensions", 2) != 3:
+            raise
+        raise NodeInputError(node, "model", f"is a {type(model.model).__name__} video model ({type(fmt).__name__} "
+                                            f"latents), a family VidLift does not support; native video models "
+                                            f"supported: {video_families()}.") from e
     return require_image_latent(latent, model, node)
 
 
-def video_latent(node, model, latent) -> torch.Tensor:
+def video_latent(node, model, latent, family) -> torch.Tensor:
     """A native video model's latent [B, C, T, h, w] with the model's channels."""
     x, fmt = latent["samples"], model.get_model_object("latent_format")
     check(x.ndim == 5, node, "latent", f"needs a video latent [batch, channels, frames, height, width] for this video "
                                       f"model; got shape {list(x.shape)} (make it with an empty video latent node).")
     check(x.shape[1] == fmt.latent_channels, node, "latent",
           f"has {x.shape[1]} channels but the model works on {fmt.latent_channels}-channel latents; make the latent "
-          f"for this model's family (e.g. Wan 2.1: 16, Wan 2.2 5B: 48).")
+          f"for {family.name} (an empty latent of its family).")
     return x
 
 
-def video_problem(model, x, overlap: int, extending: bool, previous):
-    """Why clips of latent x cannot extend (or continue `previous`), or None; lengths are offered as c·n + 1."""
-    c = PIXELS_PER_LATENT.get(type(model.get_model_object("latent_format")).__name__, 4)
+def video_problem(family, x, overlap: int, extending: bool, previous):
+    """Why clips of latent x cannot extend (or continue `previous`), or None; lengths are offered as c·n + 1 (c the
+    family's causal factor), sizes in pixels (the family's VAE factor)."""
+    c, s = family.temporal, family.spatial
     frames = x.shape[2]
     if previous is not None and not isinstance(previous, VideoClip):
         return "previous", "is a clip of an image model (frames in the batch); a video model cannot continue it."
@@ -100,7 +112,8 @@ def video_problem(model, x, overlap: int, extending: bool, previous):
         b, ch, t, h, w = previous.latent.shape
         return "previous", (f"holds {t} latent frames of {w}×{h} (batch {b}, {ch} channels) but this latent has "
                             f"{x.shape[2]} of {x.shape[4]}×{x.shape[3]} (batch {x.shape[0]}); use the previous clip's "
-                            f"length {c * (t - 1) + 1}, width {w * 8} and height {h * 8} (for an 8× VAE).")
+                            f"length {c * (t - 1) + 1}, width {w * s} and height {h * s} ({family.name}: "
+                            f"{c}·n + 1 frames, ×{s} VAE).")
     return None
 
 
@@ -108,7 +121,7 @@ def sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, cli
                        recycle=0.0, keep_overlap=False, **_image_only):
     """Samples `clips` clips of a native video model (video_extension); staged guidance and direction are the
     frames-in-batch path's (here the context is held at every step, in the forward direction)."""
-    fail(node, video_problem(model, x, overlap, clips > 1 or previous is not None, previous))
+    fail(node, video_problem(video_adapter_for(model), x, overlap, clips > 1 or previous is not None, previous))
     sigmas = sampling_schedule(model, steps).sigmas
     if previous is not None and not torch.allclose(previous.sigmas.double(), sigmas.double(), rtol=1e-5):
         fail(node, ("previous", f"was sampled on other σ levels ({len(previous.sigmas) - 1} steps); set steps to "
@@ -126,7 +139,7 @@ def sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, cli
 
 def sample_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous=None, **settings):
     """Samples `clips` clips of x's shape, continuing `previous` if given; returns (latent, last ReuseClip)."""
-    if is_video_model(model):
+    if video_adapter_for(model) is not None:
         return sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous, **settings)
     check(not isinstance(previous, VideoClip), node, "previous",
           "is a clip of a video model (5-D latent); an image model cannot continue it.")

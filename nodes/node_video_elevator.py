@@ -15,7 +15,7 @@ from .comfy_glue import (PerCallModel, guider_of, is_sd_schedule, is_video_vae, 
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .lpff import SHAPES, lpff_frames_in_batch
 from . import sampling_math as sm
-from .model_families import video_adapter_for
+from .model_families import video_adapter_for, video_families
 from .model_patches import has_cross_frame_attention
 from .video_bridge import Bridge, frames_problem, size_problem
 from .schedule import leading_timesteps
@@ -124,7 +124,7 @@ def require_video_model(image_model, video_model, image_vae, video_vae):
               f"works on {type(lf_v).__name__} latents ({lf_v.latent_channels} channels) but image_model on "
               f"{type(lf_i).__name__} latents ({lf_i.latent_channels} channels); a T2V with frames in the batch must "
               f"share one latent space with the T2I (the same VAE), e.g. SD1.5 with an SD1.5-based video model; "
-              f"a native video model (Wan 2.1) is reached through image_vae and video_vae.")
+              f"a native video model ({video_families()}) is reached through image_vae and video_vae.")
         require_family(video_model, NODE, param="video_model")
         for param, vae in (("video_vae", video_vae), ("image_vae", image_vae)):
             check(vae is None, NODE, param, "is connected but the two models share one latent space with frames in "
@@ -146,7 +146,8 @@ def require_video_model(image_model, video_model, image_vae, video_vae):
 
 
 def require_video_size(x, adapter, native, vaes):
-    """Frames 4n+1 (8n+1) and a pixel size both models take, else an error offering valid values."""
+    """Frames c·n + 1 (the family's causal factor: 4 Wan / HunyuanVideo 1.5, 8 LTX) and a pixel size both models take
+    (the video VAE's own compression × the family's patch), else an error offering valid values."""
     image_vae, video_vae = vaes
     fail(NODE, frames_problem(x.shape[0], native.temporal, native.name))
     scale = image_vae.spacial_compression_encode()
@@ -185,8 +186,9 @@ class AlternatingKSampler(io.ComfyNode):
                         "refining steps the T2I's clean estimate is low-passed over time (LPFF), re-noised and "
                         "denoised a few steps by the T2V, then DDIM-inverted by the T2I back to the next step's noise "
                         "level. The models may be different checkpoints or patched copies of one in one latent space "
-                        "(frames are the latent batch), or a native video model (Wan 2.1) as T2V, reached through "
-                        "the VAEs (image_vae, video_vae): frames 4n+1.",
+                        "(frames are the latent batch), or a native video model as T2V (Wan 2.1, Wan 2.2 5B, "
+                        "HunyuanVideo 1.5: frames 4n+1; LTX-Video: 8n+1), reached through the VAEs (image_vae, "
+                        "video_vae).",
             inputs=[
                 io.Model.Input("image_model", tooltip="T2I: an SD1.x / SD2.x / SDXL model (a LoRA'd style model is "
                                                       "the paper's use), or a DiT image model (Qwen-Image, Flux, …)."),
@@ -195,8 +197,9 @@ class AlternatingKSampler(io.ComfyNode):
                                                                "CFG, for the DDIM inversion, as the reference)."),
                 io.Model.Input("video_model", tooltip="T2V: a model that takes frames in the batch in the same latent "
                                                       "space (AnimateDiff on SD1.5, or an SD model with Temporal Shift "
-                                                      "/ Cross-Frame Attention), or Wan 2.1 (connect image_vae and "
-                                                      "video_vae). Its own noise schedule is used."),
+                                                      "/ Cross-Frame Attention), or a native video model: Wan 2.1, "
+                                                      "Wan 2.2 5B, LTX-Video, HunyuanVideo 1.5 (connect image_vae "
+                                                      "and video_vae). Its own noise schedule is used."),
                 io.Conditioning.Input("video_positive", tooltip="The prompt, encoded with the T2V model's CLIP."),
                 io.Conditioning.Input("video_negative", tooltip="The negative prompt for the T2V."),
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: batch size = frames, size = video size. "
@@ -243,12 +246,12 @@ class AlternatingKSampler(io.ComfyNode):
                                  tooltip="Add Cross-Frame Attention (every frame attends to frame 1) to a copy of the "
                                          "T2I model, as the reference's inflated T2I; skipped if it already has it."),
                 io.Vae.Input("image_vae", optional=True,
-                             tooltip="With a native video model (Wan 2.1) as T2V: the T2I's VAE. The T2I's estimate is "
-                                     "decoded with it, and the T2V's result encoded back frame by frame. Leave it "
+                             tooltip="With a native video model (Wan, LTX-Video, HunyuanVideo 1.5) as T2V: the T2I's "
+                                     "VAE. The T2I's estimate is decoded with it, and the T2V's result encoded back frame by frame. Leave it "
                                      "unconnected when both models take frames in the batch in one latent space."),
                 io.Vae.Input("video_vae", optional=True,
-                             tooltip="With a native video model as T2V: its video VAE (Wan 2.1 VAE), which encodes "
-                                     "the frames as one video and decodes the T2V's result. Not needed when the T2I "
+                             tooltip="With a native video model as T2V: its video VAE (the Wan, LTX-Video or "
+                                     "HunyuanVideo 1.5 VAE), which encodes the frames as one video and decodes the T2V's result. Not needed when the T2I "
                                      "lives in the same latent space (Qwen-Image with Wan 2.1: image_vae serves both)."),
             ],
             outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],

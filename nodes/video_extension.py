@@ -2,7 +2,8 @@
 extend a clip in latent space, clip by clip, with the causal VAE's first latent frame handled.
 
 Causal offset. A causal video VAE encodes pixel frame 0 alone into latent frame 0 and each later group of c pixel
-frames (c = 4 Wan/Hunyuan, 8 LTX) into one latent frame: latent frame L ≥ 1 holds pixel frames c(L−1)+1 … cL.
+frames (c, the family's `temporal` in model_families.VIDEO_ADAPTERS: 4 Wan / HunyuanVideo 1.5, 8 LTX) into one
+latent frame: latent frame L ≥ 1 holds pixel frames c(L−1)+1 … cL.
 The previous clip's tail put at positions 0…M−1 of the next clip would set a c-frame latent in the one-frame slot
 0, so the next clip's frames would run c−1 pixel frames off. Clip k+1 (T latent frames, M context frames) is laid
 out instead as
@@ -17,9 +18,11 @@ Noise (FNR and PNS, VidRD §3.2): anchor and context keep the noise their frames
 re-noised states lie on its path); new frame p gets r/√(1+r²)·ε_prev[T+M−p] + ε_fresh/√(1+r²), the previous
 clip's noise mirrored about the join (VidRD's time reversal) mixed with fresh noise.
 
-Held context goes through ComfyUI's inpaint mask (`denoise_mask`, 0 = keep): a model with per-frame timesteps
-(WAN22, LTXV: `process_timestep` reads the mask) sees the held frames clean at t = 0; any other (WAN21) sees them
-re-noised to the current σ with their own noise at every step (latent re-noising), and the result holds them exactly.
+Held context goes through ComfyUI's inpaint mask (`denoise_mask`, 0 = keep), and the result holds it exactly. What
+the model sees of it is its model_base's choice (comfy_glue.holds_frames_clean): with per-frame timesteps (WAN22,
+LTXV: `process_timestep` reads the mask) the held frames clean at t = 0; WAN21 sees them re-noised to the current σ
+with their own noise at every step (latent re-noising); HunyuanVideo 1.5 sees their clean latent at the step's one t
+(its `scale_latent_inpaint` returns it), with its concat mask channel set on them and a zero concat image.
 """
 from __future__ import annotations
 
@@ -27,9 +30,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-
-PIXELS_PER_LATENT = {"Wan21": 4, "Wan22": 4, "HunyuanVideo": 4, "HunyuanVideo15": 4, "LTXV": 8}
-
 
 @dataclass(frozen=True, eq=False)
 class VideoClip:

@@ -69,3 +69,30 @@ def with_run_sized_motion(model, seen: list):
     m.add_wrapper_with_key(pe.WrappersMP.OUTER_SAMPLE, "test_run_sized_motion", outer)
     m.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "test_run_sized_motion", motion)
     return m
+
+
+def counting(model, calls, name):
+    """A clone whose diffusion-model calls append (name, x.shape) to `calls`."""
+    import comfy.patcher_extension as pe
+    m = model.clone()
+    m.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "vidlift_test_count",
+                           lambda executor, x, *a, **kw: (calls.append((name, tuple(x.shape))), executor(x, *a, **kw))[1])
+    return m
+
+
+class CountingVAE:
+    """A VAE that records each decode / encode call and forwards it."""
+
+    def __init__(self, vae, name, calls):
+        self.vae, self.name, self.calls = vae, name, calls
+
+    def __getattr__(self, attr):
+        return getattr(self.vae, attr)
+
+    def decode(self, z):
+        self.calls.append((self.name, "decode", tuple(z.shape)))
+        return self.vae.decode(z)
+
+    def encode(self, p):
+        self.calls.append((self.name, "encode", tuple(p.shape)))
+        return self.vae.encode(p)

@@ -5,6 +5,7 @@ import torch
 
 import comfy.patcher_extension as pe
 from comfy_test_nodes import tiny, tiny_dit
+from inprocess.helpers import CountingVAE, counting
 from vidlift.nodes import video_elevator as ve
 from vidlift.nodes.comfy_glue import encode_each_frame
 from vidlift.nodes.errors import NodeInputError
@@ -60,31 +61,6 @@ def test_wan_vae_frame0_is_the_image_latent_and_per_frame_encode_never_mixes_fra
         changed[k] = 1 - changed[k]
         diff = (encode_each_frame(wan_vae, changed) - each).flatten(1).abs().amax(1)
         assert diff[k] > 1e-3 and torch.all(diff[torch.arange(FRAMES) != k] == 0), (k, diff)
-
-
-def counting(model, calls, name):
-    m = model.clone()
-    m.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "vidlift_test_count",
-                           lambda executor, x, *a, **kw: (calls.append((name, tuple(x.shape))), executor(x, *a, **kw))[1])
-    return m
-
-
-class CountingVAE:
-    """A VAE that records each decode / encode call and forwards it."""
-
-    def __init__(self, vae, name, calls):
-        self.vae, self.name, self.calls = vae, name, calls
-
-    def __getattr__(self, attr):
-        return getattr(self.vae, attr)
-
-    def decode(self, z):
-        self.calls.append((self.name, "decode", tuple(z.shape)))
-        return self.vae.decode(z)
-
-    def encode(self, p):
-        self.calls.append((self.name, "encode", tuple(p.shape)))
-        return self.vae.encode(p)
 
 
 def test_sd_with_wan_runs_the_bridge_and_counts_every_call(unet, conds, vconds, wan, wan_vae, sd_vae, progress):
