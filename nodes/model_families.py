@@ -228,6 +228,9 @@ class VideoAdapter:
     temporal: int                     # the VAE's causal factor c: c·n + 1 pixel frames ↔ n + 1 latent frames
     spatial: int                      # the VAE's pixels per latent pixel
     patch: int                        # the DiT's spatial patch on top of the VAE's compression
+    # its model_base reads an inpaint's denoise_mask as a ONE-channel concat input when the conds carry no
+    # concat_mask (HunyuanVideo15.concat_cond), but the sampler hands it the mask expanded to the latent's channels
+    concat_mask: bool = False
 
     def matches(self, base_model) -> bool:
         return any(c is not None and isinstance(base_model, c) for c in map(comfy_class, self.classes))
@@ -241,7 +244,7 @@ VIDEO_ADAPTERS = (
     VideoAdapter("Wan 2.2 5B", (f"{BASE}:WAN22",), temporal=4, spatial=16, patch=2),
     VideoAdapter("Wan 2.1", (f"{BASE}:WAN21",), temporal=4, spatial=8, patch=2),
     VideoAdapter("LTX-Video", (f"{BASE}:LTXV",), temporal=8, spatial=32, patch=1),
-    VideoAdapter("HunyuanVideo 1.5", (f"{BASE}:HunyuanVideo15",), temporal=4, spatial=16, patch=1),
+    VideoAdapter("HunyuanVideo 1.5", (f"{BASE}:HunyuanVideo15",), temporal=4, spatial=16, patch=1, concat_mask=True),
 )
 
 

@@ -127,6 +127,8 @@ def sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, cli
         fail(node, ("previous", f"was sampled on other σ levels ({len(previous.sigmas) - 1} steps); set steps to "
                                 f"{len(previous.sigmas) - 1} and use a model of the same family and shift."))
     progress = Progress(model, clips * steps)
+    if video_adapter_for(model).concat_mask:     # nothing marked as a given frame: the concat input of a T2V run
+        positive, negative = (with_concat_mask(c, torch.ones(x[:, :1].shape)) for c in (positive, negative))
 
     def sample(noise, start, mask, k):
         done = (k - (0 if previous is None else previous.clip + 1)) * steps
@@ -135,6 +137,12 @@ def sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, cli
 
     return extend_video(sample, tuple(x.shape), clips, lambda k: clip_noise(seed, k, x.shape), sigmas, overlap,
                         recycle, keep_overlap, previous)
+
+
+def with_concat_mask(cond, mask):
+    """cond with a one-channel `concat_mask` (1 = generate) where it carries none (an I2V conditioning keeps its own):
+    for families whose model would read the held-context inpaint mask as its concat input (VideoAdapter.concat_mask)."""
+    return [[t, {"concat_mask": mask, **extra}] for t, extra in cond]
 
 
 def sample_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous=None, **settings):
