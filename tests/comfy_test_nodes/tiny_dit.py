@@ -136,3 +136,15 @@ def hunyuan_video15(seed: int = 23, dtype=torch.float32):
     if "meanflow_sum" in {f.name for f in dataclasses.fields(HunyuanVideoParams)}:   # newer ComfyUI
         config["meanflow_sum"] = False
     return _patcher(comfy.supported_models.HunyuanVideo15(config), dtype, seed)
+
+
+def hunyuan_video(seed: int = 29, dtype=torch.float32):
+    """A tiny HunyuanVideo 1.0 (comfy.model_base.HunyuanVideo: 16-channel latents, patch 1×2×2): a video family no
+    VidLift video adapter lists, which the nodes must refuse by name."""
+    import comfy.supported_models
+    from comfy.ldm.hunyuan_video.model import HunyuanVideoParams
+    config = {**copy.deepcopy(TINY_HUNYUAN15), "in_channels": 16, "out_channels": 16, "patch_size": [1, 2, 2],
+              "use_cond_type_embedding": False}
+    if "meanflow_sum" in {f.name for f in dataclasses.fields(HunyuanVideoParams)}:
+        config["meanflow_sum"] = False
+    return _patcher(comfy.supported_models.HunyuanVideo(config), dtype, seed)

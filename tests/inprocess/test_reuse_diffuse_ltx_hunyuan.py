@@ -124,3 +124,11 @@ def test_bad_inputs_offer_the_family_lengths_and_sizes(family, case):
                  f"{shape[3] * s} \\({adapter.name}: {c}·n \\+ 1 frames, ×{s} VAE\\)")
         with pytest.raises(NodeInputError, match="Reuse-Diffuse Extender: input " + match):
             extend(model, conds, wider, previous=first_clip(model, conds, shape)[1])
+
+
+def test_a_video_family_outside_the_registry_is_refused_by_name():
+    model = tiny_dit.hunyuan_video()
+    assert video_adapter_for(model) is None
+    with pytest.raises(NodeInputError, match="Reuse-Diffuse Sampler: input 'model': is a HunyuanVideo video model "
+                                             "\\(HunyuanVideo latents\\).*supported: Wan 2.2 5B, Wan 2.1, LTX-Video"):
+        first_clip(model, (tiny.conditioning(10), tiny.conditioning(11)), (1, 16, 5, 4, 4))
