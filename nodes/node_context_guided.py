@@ -81,7 +81,8 @@ def anchor_of(model):
 def common_inputs():
     return [
         io.Model.Input("model", tooltip="A model with frames in the batch: SD1.x/2.x/XL patched with Cross-Frame "
-                                        "Attention and/or Temporal Shift, or with an AnimateDiff motion module."),
+                                        "Attention and/or Temporal Shift, or with an AnimateDiff motion module. The "
+                                        "Sampler also takes a native video model (Wan 2.1; ComfyUI 0.33)."),
         io.Conditioning.Input("positive", tooltip="The prompt."),
         io.Conditioning.Input("negative", tooltip="The negative prompt (used when cfg > 1)."),
     ]
@@ -164,24 +165,32 @@ class ContextGuidedSampler(io.ComfyNode):
                         "or from start_frames; then windows of T frames each hold the S latest frames as context "
                         "(their known latents, noised to the current step's level) and generate the rest, with "
                         "context guidance f(z) + s·(f(z; context) − f(z)) on top of text CFG. One window is in "
-                        "the model at a time and the video stays on the CPU, so memory does not grow with length.",
+                        "the model at a time and the video stays on the CPU, so memory does not grow with length. "
+                        "Native video models (Wan, ComfyUI 0.33): the same on latent frames, each window after the "
+                        "first behind the causal VAE's one-frame slot, evaluated by ComfyUI's context windows.",
             inputs=[
                 *common_inputs(),
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: its width and height are the video's. Its "
-                                                  "batch size is not used; `frames` sets the length."),
+                                                  "batch size is not used; `frames` sets the length. For a video "
+                                                  "model an empty video latent (its batch = videos, its length "
+                                                  "unused)."),
                 *sampling_inputs(16, "T: frames per window, context included (with Cross-Frame Attention the "
-                                     "video's first frame is added to every window as one more context frame)."),
-                io.Int.Input("frames", default=64, min=1, max=100000, tooltip="Frames of the whole video."),
+                                     "video's first frame is added to every window as one more context frame). "
+                                     "Video model: pixel frames, 4n+1 for Wan."),
+                io.Int.Input("frames", default=64, min=1, max=100000,
+                             tooltip="Frames of the whole video. Video model: pixel frames, 4n+1 for Wan."),
                 io.Int.Input("context_frames", default=2, min=0, max=4095,
                              tooltip="S: latest frames each window holds as context (2 in the paper; the first window "
-                                     "after frame 1 has 1). 0 = independent windows."),
+                                     "after frame 1 has 1). 0 = independent windows. Video model: latent frames "
+                                     "(4 pixel frames each on Wan), at most (window − 1)/4 − 1."),
                 guidance_input(),
                 io.Latent.Input("start_frames", optional=True,
                                 tooltip="Optional latent the video starts with, kept exactly and counted in `frames` "
                                         "(e.g. VAE Encode of an image, or a clip from another sampler to continue). "
-                                        "Without it frame 1 is generated alone."),
+                                        "Without it frame 1 is generated alone. Video model: a 5-D latent of the "
+                                        "latent's batch and size."),
             ],
-            outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
+            outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch (video model: frames on dim 2).")],
         )
 
     @classmethod
