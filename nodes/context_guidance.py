@@ -23,6 +23,14 @@ latest ones, 2 in the paper) per window. Interpolation [PAPER]: three frames bet
 keyframes (n keyframes → 4(n − 1) + 1 frames), keyframes held as context; applied twice
 (→ 16(n − 1) + 1). Written as a k-diffusion sampler (STYLE.md) with DDIM (η = 0) steps; the video
 stays on the CPU and one window at a time goes to the model's device.
+
+Native video models (Wan: latents [B, C, F, h, w], frames on dim 2) run the same rollout on latent frames with a
+causal VAE's first slot: latent frame 0 holds one pixel frame and every later one c (4 for Wan), so a model reads
+position 0 of its input as a lone still frame. A window that starts at the video's frame 0 uses that slot for it;
+any later window gives it to one extra frame that is stripped after the forward (ComfyUI's `causal_window_fix`):
+the held frame just before the window when it has context, else a copy of its own first frame, so the window's
+frames sit at positions 1, 2, … as the c-frame latents they are, and a pass without context sees nothing outside
+its own frames. Each model call names its frames (`VideoPass`) for a context handler that evaluates only them.
 """
 from __future__ import annotations
 
@@ -76,6 +84,22 @@ def rollout_plan(frames: int, window: int, context: int, known: int = 0, anchor:
     return plan
 
 
+def causal_rollout_plan(frames: int, window: int, context: int, known: int = 0) -> list[Window]:
+    """rollout_plan over the latent frames of a causal video VAE, windows of `window` positions: a window that
+    starts at frame 0 holds up to `window` frames, a later one `window` − 1 (its first position is the slot)."""
+    plan = []
+    if known == 0 and context > 0 and frames > 0:
+        plan.append(make_window([], [0]))
+        known = 1
+    while known < frames:
+        held = list(range(known - min(context, known), known))
+        start = held[0] if held else known
+        new = list(range(known, min(start + (window if start == 0 else window - 1), frames)))
+        plan.append(make_window(held, new))
+        known = new[-1] + 1
+    return plan
+
+
 def interpolated_frames(keyframes: int, passes: int = 1) -> int:
     """n keyframes → 4(n − 1) + 1 frames per pass (three new frames between each pair)."""
     return 4 ** passes * (keyframes - 1) + 1
@@ -122,6 +146,64 @@ def in_window(extra_args: dict, frames) -> dict:
     options = dict(extra_args.get("model_options", {}))
     options["transformer_options"] = {**options.get("transformer_options", {}), WINDOW_KEY: list(frames)}
     return {**extra_args, "model_options": options}
+
+
+PASS_KEY = "vidlift_video_pass"     # model_options key of the frames a video model call evaluates
+
+
+class VideoPass(NamedTuple):
+    """The latent frames (dim 2) one model call denoises, in order, and what fills the causal slot before them:
+    None (frames[0] is the video's frame 0 itself), "before" (the held frame frames[0] − 1, as ComfyUI's
+    causal_window_fix) or "copy" (a copy of frames[0]); the slot's output is dropped."""
+    frames: tuple[int, ...]
+    slot: str | None
+
+
+def video_pass(frames, has_context: bool) -> VideoPass:
+    first = frames[0]
+    return VideoPass(tuple(frames), None if first == 0 else "before" if has_context else "copy")
+
+
+def with_pass(extra_args: dict, p: VideoPass) -> dict:
+    return {**extra_args, "model_options": {**extra_args.get("model_options", {}), PASS_KEY: p}}
+
+
+@torch.no_grad()
+def sample_video_context_guided(model, x, sigmas, extra_args=None, callback=None, disable=None, plan=(), video=None,
+                                noise=None, guidance=1.0, co=sm.VE):
+    """sample_context_guided on a native video latent: video [B, C, F, h, w] (CPU, scaled latent units, given frames
+    filled in, generated frames written in place and returned on x's device); noise(frames) → [B, C, n, h, w].
+    Every model call gets the whole latent x's shape with only its pass's frames (and slot) filled, the pass named
+    in model_options[PASS_KEY]; a context handler evaluates just those frames (video_windows.py)."""
+    extra_args = {} if extra_args is None else extra_args
+    steps, done = len(sigmas) - 1, 0
+    canvas = torch.zeros_like(x)
+    for w in tqdm(plan, disable=disable or len(plan) < 2, desc="windows"):
+        full = video_pass(w.frames, bool(w.context))
+        before = [w.frames[0] - 1] if full.slot == "before" else []     # a held frame: noised like the context
+        ids, new = before + list(w.frames), [k for k, h in enumerate((True,) * len(before) + w.held) if not h]
+        held = torch.ones(len(ids), dtype=torch.bool, device=x.device)
+        held[new] = False
+        hold = held.view(1, 1, -1, 1, 1)
+        eps, known = noise(ids).to(x), video[:, :, ids].to(x)
+        z = co.b(sigmas[0]) * eps
+        alone = with_pass(extra_args, video_pass(w.new, False))
+        full_args = with_pass(extra_args, full)
+        guided = guidance != 1.0 and bool(w.context)
+        for i in trange(steps, disable=disable, leave=False):
+            z = torch.where(hold, sm.noised(co, known, eps, sigmas[i]), z)
+            canvas[:, :, ids] = z
+            s_in = sigmas[i] * z.new_ones([z.shape[0]])
+            denoised = model(canvas, s_in, **full_args)[:, :, ids]
+            if guided:
+                without = model(canvas, s_in, **alone)[:, :, list(w.new)]
+                denoised[:, :, new] = context_guidance(denoised[:, :, new], without, guidance)
+            if callback is not None:
+                callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": denoised})
+            done += 1
+            z = sm.ddim_step(co, z, denoised, sigmas[i], sigmas[i + 1])
+        video[:, :, list(w.new)] = z[:, :, new].to(video)
+    return video.to(x.device)
 
 
 @torch.no_grad()

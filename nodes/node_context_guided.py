@@ -1,15 +1,18 @@
 """Context-Guided Sampler and Context-Guided Interpolation: long videos as windows with context
-(Video LDM, Blattmann et al. 2023, Sect. 3.2–3.3, Eq. 3)."""
+(Video LDM, Blattmann et al. 2023, Sect. 3.2–3.3, Eq. 3). The Sampler also runs native video models (Wan: 5-D
+latents, frames on dim 2) through ComfyUI's context windows (video_windows.py)."""
 from __future__ import annotations
 
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
-from .context_guidance import (frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
-                               sample_context_guided)
-from .errors import answer, check, check_schema, fail, first, schema_problem
+from .comfy_glue import is_video_model, require_family, require_image_latent, run_sampler, sampling_schedule
+from .context_guidance import (causal_rollout_plan, frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
+                               sample_context_guided, sample_video_context_guided)
+from .errors import NodeInputError, answer, check, check_schema, fail, first, schema_problem
 from .model_patches import cross_frame_patches
+from .video_extension import PIXELS_PER_LATENT
+from .video_windows import require_causal_windows, require_video_latent, with_rollout_windows
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"
 CATEGORY = "VidLift/Long video"
@@ -42,6 +45,28 @@ def interpolation_problem(window, passes, guidance):
     return guidance_problem(guidance)
 
 
+def video_problem(frames, window, context_frames, per_latent):
+    """(parameter, problem) for a native video model's pixel-frame counts (c·n + 1, c pixel frames per latent frame
+    after the first), or None."""
+    for name, value in (("frames", frames), ("window", window)):
+        if (value - 1) % per_latent:
+            low = value - (value - 1) % per_latent
+            return name, (f"is {value} pixel frames, but this video model's videos have {per_latent}n+1 (the causal "
+                          f"VAE's first latent frame holds 1 pixel frame, every later one {per_latent}); use {low} or "
+                          f"{low + per_latent}.")
+    positions = (window - 1) // per_latent + 1
+    if context_frames > positions - 2:
+        return "context_frames", (f"S = {context_frames} latent frames leaves no new frame in a window of {window} "
+                                  f"pixel frames ({positions} latent frames: the causal first slot, S held, at least "
+                                  f"one new); use S ≤ {positions - 2} or a longer window.")
+    return None
+
+
+def pixels_per_latent(model) -> int:
+    fmt = model.get_model_object("latent_format")
+    return PIXELS_PER_LATENT.get(type(fmt).__name__) or getattr(fmt, "temporal_downscale_ratio", 4)
+
+
 def queue_answer(node_class, node, rule, **values):
     """validate_inputs: the named inputs within the schema, then the node's rule over them (once all are given)."""
     return answer(node, first(schema_problem(node_class, values),
@@ -56,7 +81,8 @@ def anchor_of(model):
 def common_inputs():
     return [
         io.Model.Input("model", tooltip="A model with frames in the batch: SD1.x/2.x/XL patched with Cross-Frame "
-                                        "Attention and/or Temporal Shift, or with an AnimateDiff motion module."),
+                                        "Attention and/or Temporal Shift, or with an AnimateDiff motion module. The "
+                                        "Sampler also takes a native video model (Wan 2.1; ComfyUI 0.33)."),
         io.Conditioning.Input("positive", tooltip="The prompt."),
         io.Conditioning.Input("negative", tooltip="The negative prompt (used when cfg > 1)."),
     ]
@@ -98,6 +124,38 @@ def run(model, positive, negative, cfg, steps, seed, frames, given, at, plan, gu
     return out
 
 
+def video_rollout(model, positive, negative, latent, seed, steps, cfg, window, frames, context_frames, guidance,
+                  start_frames):
+    """The rollout on a native video model: `frames` and `window` in pixel frames (c·n + 1), S in latent frames;
+    returns the video latent [B, C, (frames − 1)/c + 1, h, w], start_frames exactly as given."""
+    require_causal_windows(SAMPLER)
+    x = require_video_latent(latent, model, SAMPLER)
+    c = pixels_per_latent(model)
+    fail(SAMPLER, video_problem(frames, window, context_frames, c))
+    length, positions = (frames - 1) // c + 1, (window - 1) // c + 1
+    b, ch, _, h, w = x.shape
+    given = torch.zeros((b, ch, 0, h, w))
+    if start_frames is not None:
+        given = require_video_latent(start_frames, model, SAMPLER, "start_frames")
+        g = given.shape
+        check((g[0], g[3], g[4]) == (b, h, w), SAMPLER, "start_frames",
+              f"has batch {g[0]} and size {g[4]}×{g[3]} but latent has batch {b} and {w}×{h}; make both alike.")
+        check(g[2] < length, SAMPLER, "start_frames",
+              f"has {g[2]} latent frames, so a video of frames = {frames} ({length} latent frames) has nothing left "
+              f"to generate.")
+    known = given.shape[2]
+    plan = causal_rollout_plan(length, positions, context_frames, known)
+    lf, sched = model.get_model_object("latent_format"), sampling_schedule(model, steps)
+    video = torch.zeros((b, ch, length, h, w))            # the sampler's state: on the CPU, once
+    video[:, :, :known] = lf.process_in(given.float())
+    options = dict(plan=plan, video=video, guidance=guidance, co=sched.co,
+                   noise=lambda ids: frame_noise(seed, ids, (b, ch, h, w)).movedim(0, 2))
+    out = run_sampler(with_rollout_windows(model, positions), positive, negative, cfg, video.shape,
+                      sample_video_context_guided, options, sched.sigmas, len(plan) * steps, seed)
+    out[:, :, :known] = given.float()
+    return out
+
+
 class ContextGuidedSampler(io.ComfyNode):
     @classmethod
     def define_schema(cls):
@@ -107,24 +165,32 @@ class ContextGuidedSampler(io.ComfyNode):
                         "or from start_frames; then windows of T frames each hold the S latest frames as context "
                         "(their known latents, noised to the current step's level) and generate the rest, with "
                         "context guidance f(z) + s·(f(z; context) − f(z)) on top of text CFG. One window is in "
-                        "the model at a time and the video stays on the CPU, so memory does not grow with length.",
+                        "the model at a time and the video stays on the CPU, so memory does not grow with length. "
+                        "Native video models (Wan, ComfyUI 0.33): the same on latent frames, each window after the "
+                        "first behind the causal VAE's one-frame slot, evaluated by ComfyUI's context windows.",
             inputs=[
                 *common_inputs(),
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: its width and height are the video's. Its "
-                                                  "batch size is not used; `frames` sets the length."),
+                                                  "batch size is not used; `frames` sets the length. For a video "
+                                                  "model an empty video latent (its batch = videos, its length "
+                                                  "unused)."),
                 *sampling_inputs(16, "T: frames per window, context included (with Cross-Frame Attention the "
-                                     "video's first frame is added to every window as one more context frame)."),
-                io.Int.Input("frames", default=64, min=1, max=100000, tooltip="Frames of the whole video."),
+                                     "video's first frame is added to every window as one more context frame). "
+                                     "Video model: pixel frames, 4n+1 for Wan."),
+                io.Int.Input("frames", default=64, min=1, max=100000,
+                             tooltip="Frames of the whole video. Video model: pixel frames, 4n+1 for Wan."),
                 io.Int.Input("context_frames", default=2, min=0, max=4095,
                              tooltip="S: latest frames each window holds as context (2 in the paper; the first window "
-                                     "after frame 1 has 1). 0 = independent windows."),
+                                     "after frame 1 has 1). 0 = independent windows. Video model: latent frames "
+                                     "(4 pixel frames each on Wan), at most (window − 1)/4 − 1."),
                 guidance_input(),
                 io.Latent.Input("start_frames", optional=True,
                                 tooltip="Optional latent the video starts with, kept exactly and counted in `frames` "
                                         "(e.g. VAE Encode of an image, or a clip from another sampler to continue). "
-                                        "Without it frame 1 is generated alone."),
+                                        "Without it frame 1 is generated alone. Video model: a 5-D latent of the "
+                                        "latent's batch and size."),
             ],
-            outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
+            outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch (video model: frames on dim 2).")],
         )
 
     @classmethod
@@ -138,6 +204,9 @@ class ContextGuidedSampler(io.ComfyNode):
         check_schema(cls, SAMPLER, dict(seed=seed, steps=steps, cfg=cfg, window=window, frames=frames,
                                         context_frames=context_frames, context_guidance=context_guidance))
         fail(SAMPLER, rollout_problem(frames, window, context_frames, context_guidance))
+        if is_video_model(model):
+            return io.NodeOutput({"samples": video_rollout(model, positive, negative, latent, seed, steps, cfg, window,
+                                                           frames, context_frames, context_guidance, start_frames)})
         require_family(model, SAMPLER)
         size = require_image_latent(latent, model, SAMPLER).shape[1:]
         given = torch.zeros((0, *size))
@@ -186,6 +255,11 @@ class ContextGuidedInterpolation(io.ComfyNode):
         check_schema(cls, INTERPOLATION, dict(seed=seed, steps=steps, cfg=cfg, window=window, passes=passes,
                                               context_guidance=context_guidance))
         fail(INTERPOLATION, interpolation_problem(window, passes, context_guidance))
+        if is_video_model(model):
+            raise NodeInputError(INTERPOLATION, "model", "is a native video model (5-D latent); interpolation works on "
+                                 "models with frames in the batch only (a Wan latent frame already holds 4 pixel "
+                                 "frames, so three latent frames between keyframes are not the paper's T → 4T). "
+                                 "Use the Context-Guided Sampler for long videos on this model.")
         require_family(model, INTERPOLATION)
         keys = require_image_latent(keyframes, model, INTERPOLATION, "keyframes")
         n = keys.shape[0]

@@ -4,8 +4,9 @@ import itertools
 import pytest
 import torch
 
-from vidlift.nodes.context_guidance import (Window, context_guidance, frame_noise, in_window, interpolated_frames,
-                                            interpolation_plan, make_window, rollout_plan, sample_context_guided)
+from vidlift.nodes.context_guidance import (VideoPass, Window, causal_rollout_plan, context_guidance, frame_noise,
+                                            in_window, interpolated_frames, interpolation_plan, make_window,
+                                            rollout_plan, sample_context_guided, video_pass)
 from vidlift.nodes.frames import WINDOW_KEY, window_frame_ids
 
 
@@ -34,6 +35,35 @@ def test_rollout_plan_short_last_window_independent_windows_and_given_start():
     assert rollout_plan(7, 4, 3, known=1, anchor=0) == [W([0], [1, 2, 3]), W([0, 1, 2, 3], [4]),
                                                         W([0, 2, 3, 4], [5]), W([0, 3, 4, 5], [6])]
     assert rollout_plan(1, 8, 2) == [W([], [0])]
+
+
+def test_causal_rollout_plan_on_latent_frames_hand_computed():
+    """Wan, 33 pixel frames = 9 latent frames, window 17 pixel frames = 5 positions, S = 2: frame 0 alone (the
+    one-pixel-frame slot is its own), then [0 | 1 2 3 4] from position 0, then windows of 4 frames after a slot."""
+    assert causal_rollout_plan(9, 5, 2) == [W([], [0]), W([0], [1, 2, 3, 4]), W([3, 4], [5, 6]), W([5, 6], [7, 8])]
+    assert causal_rollout_plan(9, 5, 0) == [W([], range(5)), W([], range(5, 9))]     # 5 positions, then slot + 4
+    assert causal_rollout_plan(10, 5, 0) == [W([], range(5)), W([], range(5, 9)), W([], [9])]
+    assert causal_rollout_plan(6, 3, 1, known=2) == [W([1], [2]), W([2], [3]), W([3], [4]), W([4], [5])]
+    assert causal_rollout_plan(9, 9, 0) == [W([], range(9))]
+    # the passes the model sees: the slot before a window with context is its held frame frames[0] − 1 ...
+    assert video_pass((3, 4, 5, 6), True) == VideoPass((3, 4, 5, 6), "before")
+    assert video_pass((5, 6), False) == VideoPass((5, 6), "copy")    # ... without context, its own first frame
+    assert video_pass((0, 1, 2), True) == VideoPass((0, 1, 2), None)  # ... and none for the video's frame 0
+
+
+@pytest.mark.parametrize("frames,window,context,known", itertools.product([1, 2, 7, 33], [2, 3, 8], [0, 1, 2],
+                                                                           [0, 1, 3]))
+def test_causal_rollout_plan_fills_every_position_once_and_never_more_than_the_window(frames, window, context, known):
+    if context > window - 2 or known >= frames:
+        return
+    done = set(range(known))
+    for w in causal_rollout_plan(frames, window, context, known):
+        assert set(w.context) <= done and not set(w.new) & done and list(w.frames) == list(range(w.frames[0],
+                                                                                                  w.frames[-1] + 1))
+        assert len(w.frames) + (w.frames[0] > 0) <= window and w.new    # the slot counts as a position
+        assert len(w.context) == min(context, len(done))
+        done |= set(w.new)
+    assert done == set(range(frames))
 
 
 def test_interpolation_plan_hand_computed():

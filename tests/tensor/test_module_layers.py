@@ -7,7 +7,8 @@ Three kinds of module:
   the pack needs, kept in one place), model_patches.py (installs our mechanisms on a ModelPatcher, shared
   by the nodes and the trainer), shift_lora_training.py (the Latent-Shift LoRA trainer, built on ComfyUI's
   weight adapters and guider), video_clips.py (training clips, resized with comfy.utils.common_upscale); model_families.py (one adapter
-  per model family, dispatching on ComfyUI's diffusion-model classes);
+  per model family, dispatching on ComfyUI's diffusion-model classes); video_windows.py (ComfyUI's context windows
+  evaluating the Context-Guided Sampler's passes on video latents);
 - pure modules, every other file: the papers' math in torch. They import neither ComfyUI
   (comfy, comfy_api, comfy_extras, folder_paths, latent_preview, nodes, server, execution) nor a node module
   nor a glue module, so they run and are tested without a ComfyUI.
@@ -19,7 +20,7 @@ import os
 from test_safety import ROOT
 
 NODES_DIR = os.path.join(ROOT, "nodes")
-GLUE = {"comfy_glue", "model_families", "model_patches", "shift_lora_training", "video_clips"}
+GLUE = {"comfy_glue", "model_families", "model_patches", "shift_lora_training", "video_clips", "video_windows"}
 COMFY = {"comfy", "comfy_api", "comfy_extras", "folder_paths", "latent_preview", "nodes", "server", "execution"}
 
 
