@@ -6,12 +6,12 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import is_video_model, require_family, require_image_latent, run_sampler, sampling_schedule
+from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
 from .context_guidance import (causal_rollout_plan, frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
                                sample_context_guided, sample_video_context_guided)
 from .errors import NodeInputError, answer, check, check_schema, fail, first, schema_problem
 from .model_patches import cross_frame_patches
-from .video_extension import PIXELS_PER_LATENT
+from .model_families import video_adapter_for
 from .video_windows import require_causal_windows, require_video_latent, with_rollout_windows
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"
@@ -60,11 +60,6 @@ def video_problem(frames, window, context_frames, per_latent):
                                   f"pixel frames ({positions} latent frames: the causal first slot, S held, at least "
                                   f"one new); use S ≤ {positions - 2} or a longer window.")
     return None
-
-
-def pixels_per_latent(model) -> int:
-    fmt = model.get_model_object("latent_format")
-    return PIXELS_PER_LATENT.get(type(fmt).__name__) or getattr(fmt, "temporal_downscale_ratio", 4)
 
 
 def queue_answer(node_class, node, rule, **values):
@@ -130,7 +125,7 @@ def video_rollout(model, positive, negative, latent, seed, steps, cfg, window, f
     returns the video latent [B, C, (frames − 1)/c + 1, h, w], start_frames exactly as given."""
     require_causal_windows(SAMPLER)
     x = require_video_latent(latent, model, SAMPLER)
-    c = pixels_per_latent(model)
+    c = video_adapter_for(model).temporal
     fail(SAMPLER, video_problem(frames, window, context_frames, c))
     length, positions = (frames - 1) // c + 1, (window - 1) // c + 1
     b, ch, _, h, w = x.shape
@@ -204,7 +199,7 @@ class ContextGuidedSampler(io.ComfyNode):
         check_schema(cls, SAMPLER, dict(seed=seed, steps=steps, cfg=cfg, window=window, frames=frames,
                                         context_frames=context_frames, context_guidance=context_guidance))
         fail(SAMPLER, rollout_problem(frames, window, context_frames, context_guidance))
-        if is_video_model(model):
+        if video_adapter_for(model) is not None:
             return io.NodeOutput({"samples": video_rollout(model, positive, negative, latent, seed, steps, cfg, window,
                                                            frames, context_frames, context_guidance, start_frames)})
         require_family(model, SAMPLER)
@@ -255,7 +250,7 @@ class ContextGuidedInterpolation(io.ComfyNode):
         check_schema(cls, INTERPOLATION, dict(seed=seed, steps=steps, cfg=cfg, window=window, passes=passes,
                                               context_guidance=context_guidance))
         fail(INTERPOLATION, interpolation_problem(window, passes, context_guidance))
-        if is_video_model(model):
+        if video_adapter_for(model) is not None:
             raise NodeInputError(INTERPOLATION, "model", "is a native video model (5-D latent); interpolation works on "
                                  "models with frames in the batch only (a Wan latent frame already holds 4 pixel "
                                  "frames, so three latent frames between keyframes are not the paper's T → 4T). "
