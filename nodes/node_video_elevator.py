@@ -19,8 +19,8 @@ from .model_families import video_adapter_for, video_families
 from .model_patches import has_cross_frame_attention
 from .video_bridge import Bridge, frames_problem, size_problem
 from .schedule import leading_timesteps
-from .video_elevator import (PRESETS, VIDEO_STEPS, elevate, mixed_noise, model_calls, parse_remaining,
-                             preset_remaining, refine_indices, schedule_problem)
+from .video_elevator import (EXPERT_BOUNDARY, PRESETS, VIDEO_STEPS, elevate, is_high_noise, mixed_noise, model_calls,
+                             parse_remaining, preset_remaining, refine_indices, schedule_problem)
 
 NODE = "T2V/T2I Alternating KSampler"
 CUSTOM = "custom (refine_steps)"
@@ -36,17 +36,23 @@ class ElevatorGuider(comfy.samplers.CFGGuider):
     (load_models_gpu, which frees what the other phase held when memory is short), so two big models need not
     be resident together: every T2V run loads the T2V, `use` reloads the T2I when the loop returns to it. Two
     clones of one checkpoint (e.g. T2V = the T2I + Temporal Shift) share their weights and so run each with its
-    own object and weight patches."""
+    own object and weight patches.
 
-    def __init__(self, image_model, video_model, image_conds, video_conds, image_cfg, video_cfg, video_sigmas):
-        self.shared = image_model.is_clone(video_model)
+    An expert pair (Wan 2.2 A14B): `video_models` = (high-noise, low-noise), each with a guider of its own (the same
+    conds and cfg), so each runs with its own model_sampling, patches and loading; a T2V call at σ goes to the
+    high-noise expert when σ ≥ `boundary` (video_elevator.is_high_noise), else to the low-noise one."""
+
+    def __init__(self, image_model, video_models, image_conds, video_conds, image_cfg, video_cfg, video_sigmas,
+                 boundary=EXPERT_BOUNDARY["T2V"]):
+        self.shared = any(image_model.is_clone(m) for m in video_models)
         super().__init__(image_model.clone())
         self.set_conds(*image_conds)
         self.set_cfg(image_cfg)
-        self.video = comfy.samplers.CFGGuider(video_model)
-        self.video.set_conds(*video_conds)
-        self.video.set_cfg(video_cfg)
-        self.video_sigmas, self.active = video_sigmas, None
+        self.videos = [comfy.samplers.CFGGuider(m) for m in video_models]
+        for guider in self.videos:
+            guider.set_conds(*video_conds)
+            guider.set_cfg(video_cfg)
+        self.video_sigmas, self.boundary, self.active = video_sigmas, boundary, None
 
     def outer_sample(self, *args, **kwargs):
         self.active = "image"
@@ -66,7 +72,9 @@ class ElevatorGuider(comfy.samplers.CFGGuider):
 
     def predict_video(self, x, sigma, seed=None):
         self.use("video")
-        return PerCallModel(self.video, self.video_sigmas, seed)(x, sigma)
+        high, *low = self.videos
+        guider = high if not low or is_high_noise(sigma[0], self.boundary) else low[0]
+        return PerCallModel(guider, self.video_sigmas, seed)(x, sigma)
 
 
 @torch.no_grad()
@@ -145,6 +153,23 @@ def require_video_model(image_model, video_model, image_vae, video_vae):
     return native, vae_bridge(image_vae, video_vae, lf_i, lf_v, shared=same), (image_vae, video_vae)
 
 
+def require_expert_pair(video_model, low_noise, native):
+    """A low-noise expert needs video_model to be a native video model of its own family and latent space (Wan 2.2
+    A14B: two WAN21-class models in Wan 2.1's latent space)."""
+    if low_noise is None:
+        return
+    param, low = "video_model_low_noise", video_adapter_for(low_noise)
+    check(native is not None, NODE, param,
+          f"is connected but video_model is not a native video model ({video_families()}); a low-noise expert pairs "
+          f"with its high-noise expert as video_model (Wan 2.2 A14B: both experts, Wan 2.1 class), so connect the "
+          f"high-noise expert there or disconnect video_model_low_noise.")
+    lf_h, lf_l = (m.get_model_object("latent_format") for m in (video_model, low_noise))
+    check(low is native and type(lf_h) is type(lf_l), NODE, param,
+          f"is a {low.name if low else 'non-video'} model on {type(lf_l).__name__} latents but video_model (the "
+          f"high-noise expert) is a {native.name} model on {type(lf_h).__name__} latents; the two experts must be one "
+          f"family in one latent space (Wan 2.2 A14B: high- and low-noise experts, both Wan 2.1 class).")
+
+
 def require_video_size(x, adapter, native, vaes):
     """Frames c·n + 1 (the family's causal factor: 4 Wan / HunyuanVideo 1.5, 8 LTX) and a pixel size both models take
     (the video VAE's own compression × the family's patch), else an error offering valid values."""
@@ -188,7 +213,7 @@ class AlternatingKSampler(io.ComfyNode):
                         "level. The models may be different checkpoints or patched copies of one in one latent space "
                         "(frames are the latent batch), or a native video model as T2V (Wan 2.1, Wan 2.2 5B, "
                         "HunyuanVideo 1.5: frames 4n+1; LTX-Video: 8n+1), reached through the VAEs (image_vae, "
-                        "video_vae).",
+                        "video_vae); Wan 2.2 A14B as a pair of experts (video_model_low_noise).",
             inputs=[
                 io.Model.Input("image_model", tooltip="T2I: an SD1.x / SD2.x / SDXL model (a LoRA'd style model is "
                                                       "the paper's use), or a DiT image model (Qwen-Image, Flux, …)."),
@@ -199,7 +224,8 @@ class AlternatingKSampler(io.ComfyNode):
                                                       "space (AnimateDiff on SD1.5, or an SD model with Temporal Shift "
                                                       "/ Cross-Frame Attention), or a native video model: Wan 2.1, "
                                                       "Wan 2.2 5B, LTX-Video, HunyuanVideo 1.5 (connect image_vae "
-                                                      "and video_vae). Its own noise schedule is used."),
+                                                      "and video_vae), or Wan 2.2 A14B's high-noise expert (with "
+                                                      "video_model_low_noise). Its own noise schedule is used."),
                 io.Conditioning.Input("video_positive", tooltip="The prompt, encoded with the T2V model's CLIP."),
                 io.Conditioning.Input("video_negative", tooltip="The negative prompt for the T2V."),
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: batch size = frames, size = video size. "
@@ -253,26 +279,40 @@ class AlternatingKSampler(io.ComfyNode):
                              tooltip="With a native video model as T2V: its video VAE (the Wan, LTX-Video or "
                                      "HunyuanVideo 1.5 VAE), which encodes the frames as one video and decodes the T2V's result. Not needed when the T2I "
                                      "lives in the same latent space (Qwen-Image with Wan 2.1: image_vae serves both)."),
+                io.Model.Input("video_model_low_noise", optional=True,
+                               tooltip="Wan 2.2 A14B as T2V: its low-noise expert, with the high-noise expert as "
+                                       "video_model. Each T2V step runs the high-noise expert at σ ≥ expert_boundary "
+                                       "and this one below (each with its own patches and model_sampling, the same "
+                                       "prompts and video_cfg). Unconnected: video_model runs every T2V step."),
+                io.Float.Input("expert_boundary", default=EXPERT_BOUNDARY["T2V"], min=0.0, max=1.0, step=0.005,
+                               optional=True,
+                               tooltip="With video_model_low_noise: the T2V σ at which the experts switch, the "
+                                       "high-noise expert at σ ≥ boundary (Wan 2.2's t ≥ boundary·1000 with t = "
+                                       "1000·σ). Wan 2.2 A14B T2V: 0.875 (its I2V pair: 0.9). Unused without it."),
             ],
             outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
         )
 
     @classmethod
-    def validate_inputs(cls, steps, preset, refine_steps, video_steps):
+    def validate_inputs(cls, steps, preset, refine_steps, video_steps, expert_boundary=None):
         values = (steps, preset, refine_steps, video_steps)
-        return answer(NODE, first(schema_problem(cls, dict(steps=steps, preset=preset, video_steps=video_steps)),
+        return answer(NODE, first(schema_problem(cls, dict(steps=steps, preset=preset, video_steps=video_steps,
+                                                           expert_boundary=expert_boundary)),
                                   lambda: None if None in values else settings_problem(*values)))
 
     @classmethod
     def execute(cls, image_model, image_positive, image_negative, video_model, video_positive, video_negative, latent,
                 seed, steps, image_cfg, video_cfg, preset, refine_steps, video_steps, video_sampler, lpff_filter,
-                d_s, d_t, inversion, mixed_noise_alpha, cross_frame_attention, image_vae=None, video_vae=None):
+                d_s, d_t, inversion, mixed_noise_alpha, cross_frame_attention, image_vae=None, video_vae=None,
+                video_model_low_noise=None, expert_boundary=EXPERT_BOUNDARY["T2V"]):
         check_schema(cls, NODE, dict(seed=seed, steps=steps, image_cfg=image_cfg, video_cfg=video_cfg, preset=preset,
                                      video_steps=video_steps, video_sampler=video_sampler, lpff_filter=lpff_filter,
-                                     d_s=d_s, d_t=d_t, inversion=inversion, mixed_noise_alpha=mixed_noise_alpha))
+                                     d_s=d_s, d_t=d_t, inversion=inversion, mixed_noise_alpha=mixed_noise_alpha,
+                                     expert_boundary=expert_boundary))
         fail(NODE, settings_problem(steps, preset, refine_steps, video_steps))
         adapter = require_family(image_model, NODE, param="image_model")
         bridged = require_video_model(image_model, video_model, image_vae, video_vae)
+        require_expert_pair(video_model, video_model_low_noise, bridged and bridged[0])
         x = require_image_latent(latent, image_model, NODE)
         frames, shape = x.shape[0], x.shape[1:]
         if bridged:
@@ -296,9 +336,10 @@ class AlternatingKSampler(io.ComfyNode):
                        noise=lambda like: torch.randn(like.shape, generator=generator),
                        step_noise=lambda like: torch.randn(like.shape, generator=step_generator),
                        bridge=bridged and bridged[1])
-        guider = ElevatorGuider(image_model, video_model, (image_positive, image_negative),
+        experts = [m for m in (video_model, video_model_low_noise) if m is not None]
+        guider = ElevatorGuider(image_model, experts, (image_positive, image_negative),
                                 (video_positive, video_negative), image_cfg, video_cfg,
-                                torch.cat([video_sigmas, video_sigmas.new_zeros(1)]))
+                                torch.cat([video_sigmas, video_sigmas.new_zeros(1)]), float(expert_boundary))
         total = sum(model_calls(steps, refine, video_steps, options["pnp"],
                                 Bridge.OPS_PER_REFINING if bridged else 0).values())
         out = run_guider(guider, (frames, *shape), sample_video_elevator, options, sched.sigmas, total,

@@ -37,6 +37,8 @@ import torch
 from . import sampling_math as sm
 
 # The reference scripts' stable_steps (values N − i) at their own N (sd_zeroscope.py, sd_lavie.py, sd_animatelcm.py).
+# Wan 2.2 A14B's switch between its two experts (wan/configs/wan_t2v_A14B.py, wan_i2v_A14B.py: `boundary`).
+EXPERT_BOUNDARY = {"T2V": 0.875, "I2V": 0.9}
 PRESETS = {"ZeroScope": (50, (45, 35, 25, 15)), "LaVie": (50, (45, 35, 30, 25, 20, 15)),
            "AnimateLCM": (30, (26, 21, 15, 9))}
 VIDEO_STEPS = ("ddim", "lcm")
@@ -97,6 +99,13 @@ def model_calls(steps: int, refine: list[int], video_steps: int, pnp: bool = Tru
     calls = dict(image=steps, video=len(refine) * video_steps, inversion=sum(steps - i - 1 for i in refine),
                  pnp=corrections)
     return {**calls, "bridge": len(refine) * bridge_ops} if bridge_ops else calls
+
+
+def is_high_noise(sigma: float, boundary: float) -> bool:
+    """Wan 2.2 A14B's expert switch: the high-noise expert at t ≥ boundary·T, the low-noise one below (T = 1000 train
+    timesteps, t on the shifted schedule). A flow model's t is 1000·σ, so the rule is σ ≥ boundary on the T2V's
+    own σ."""
+    return float(sigma) >= boundary
 
 
 def mixed_noise(generator: torch.Generator, frames: int, shape, alpha: float) -> torch.Tensor:
