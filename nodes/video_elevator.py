@@ -13,7 +13,8 @@ CFG), while the trajectory lasts. The two models meet only through clean latents
 
 Written on x = a(σ)·x₀ + b(σ)·ε (sampling_math.py; EPS/V: x = x₀ + σ·ε). The models are k-diffusion
 denoisers returning x̂₀: image(x, σ, guidance), guidance "cfg", "positive" or "negative", on the T2I
-σ; video(x, σ) on the T2V model's σ at the same timesteps.
+σ; video(x, σ) on the T2V model's σ at the same timesteps (a Wan 2.2 A14B expert pair switches on that σ,
+is_high_noise).
 
 Where we differ from the reference code, deliberately:
 - Inversion keeps every frame on frame 0 for cross-frame attention. The reference's processor assumes
@@ -36,9 +37,9 @@ import torch
 
 from . import sampling_math as sm
 
-# The reference scripts' stable_steps (values N − i) at their own N (sd_zeroscope.py, sd_lavie.py, sd_animatelcm.py).
-# Wan 2.2 A14B's switch between its two experts (wan/configs/wan_t2v_A14B.py, wan_i2v_A14B.py: `boundary`).
+# Wan 2.2 A14B's switch between its two experts, as its reference release configures it (`boundary` of T2V and I2V).
 EXPERT_BOUNDARY = {"T2V": 0.875, "I2V": 0.9}
+# The reference scripts' stable_steps (values N − i) at their own N (sd_zeroscope.py, sd_lavie.py, sd_animatelcm.py).
 PRESETS = {"ZeroScope": (50, (45, 35, 25, 15)), "LaVie": (50, (45, 35, 30, 25, 20, 15)),
            "AnimateLCM": (30, (26, 21, 15, 9))}
 VIDEO_STEPS = ("ddim", "lcm")
