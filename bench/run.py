@@ -18,7 +18,9 @@ sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests")]
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
 p.add_argument("--reps", type=int, default=5)
-p.add_argument("--only", default="", help="comma-separated benchmark names")
+p.add_argument("--only", default="", help="comma-separated benchmark names (quality runs only when named)")
+p.add_argument("--quality-rows", default="", help="quality: comma-separated parts of row names (default: all)")
+p.add_argument("--quality-quick", action="store_true", help="quality: one prompt and seed per row (a smoke run)")
 ARGS = p.parse_args()
 
 from comfy_env import import_comfy  # noqa: E402
@@ -40,6 +42,7 @@ import comfy.utils  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny, tiny_dit  # noqa: E402
 from comfy_test_nodes.memory_peak import run_probe  # noqa: E402
+import quality  # noqa: E402  (bench/quality.py: the toy model's quality table)
 from vidlift.nodes.context_guidance import rollout_plan  # noqa: E402
 from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
 from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
@@ -419,6 +422,7 @@ BENCHES = {
     "extend": bench_extend,
     "vae_memory": bench_vae_memory,
     "vae_throughput": bench_vae_throughput,
+    "quality": lambda: quality.bench_quality(ROOT, ARGS.quality_rows, ARGS.quality_quick),
     "alternating": lambda: (
         bench_alternating("SD1.5 size", lambda s: twin.comfy_from_diffusers(twin.diffusers_unet(twin.SD15, seed=s),
                                                                             twin.COMFY_SD15), 768, 512) if GPU
@@ -426,7 +430,7 @@ BENCHES = {
 }
 
 if __name__ == "__main__":
-    chosen = [b for b in ARGS.only.split(",") if b] or list(BENCHES)
+    chosen = [b for b in ARGS.only.split(",") if b] or [b for b in BENCHES if b != "quality"]
     machine = torch.cuda.get_device_name() if GPU else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     print(f"VidLift bench on {machine}, torch {torch.__version__}, {ARGS.reps} repetitions", flush=True)
     for name in chosen:

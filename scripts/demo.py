@@ -56,7 +56,6 @@ def choose_checkpoint() -> tuple[str, str]:
     if os.path.exists(toy_model.SHIPPED):
         path = os.path.join(CKPT_DIR, TOY)
         if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(toy_model.SHIPPED):
-            print("[demo] assembling the toy checkpoint from", os.path.relpath(toy_model.SHIPPED, ROOT), "(300 MB)")
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "toy_model.py"), path], check=True)
         print("[demo] NOTE: no real SD1.x checkpoint found, so the built-in TOY MODEL is used: a tiny SD1.x model\n"
               "[demo]       trained on flat shapes (README 'Toy model'). Put an SD1.5 .safetensors file in",

@@ -184,11 +184,34 @@ def assemble(out_path, shipped=SHIPPED):
                                    "triangles on plain backgrounds, 64x64; see README 'Toy model'"})
 
 
+def ensure_checkpoint(path, shipped=SHIPPED, log=print):
+    """Assemble the full checkpoint at `path` unless a copy newer than the shipped file is there; returns path."""
+    if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(shipped):
+        log(f"[toy] assembling the toy checkpoint from {os.path.relpath(shipped, ROOT)} (300 MB)")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        assemble(path, shipped)
+    return path
+
+
+def load_toy(path):
+    """(model, clip, vae) of the toy checkpoint at `path` (assembled if needed), through ComfyUI's loader."""
+    import comfy.sd
+    out = comfy.sd.load_checkpoint_guess_config(ensure_checkpoint(path), output_vae=True, output_clip=True)
+    return out[0], out[1], out[2]
+
+
+def conditioning(clip, text):
+    """What stock CLIPTextEncode outputs for `text`."""
+    cond, pooled = clip.encode_from_tokens(clip.tokenize(text), return_pooled=True)
+    return [[cond, {"pooled_output": pooled}]]
+
+
 if __name__ == "__main__":  # python scripts/toy_model.py OUT.safetensors: the full checkpoint (demo.py runs this)
     import sys
     from comfy_env import import_comfy
     import_comfy(cpu=True)
-    assemble(sys.argv[1])
+    ensure_checkpoint(sys.argv[1])
 
 __all__ = ["encode", "captions", "new_unet", "new_decoder", "analytic_encoder", "checkpoint_state_dict", "pack",
-           "unpack", "assemble", "encode_captions", "load_comfy_checkpoint", "DEMO_PROMPT"]
+           "unpack", "assemble", "ensure_checkpoint", "load_toy", "conditioning", "encode_captions",
+           "load_comfy_checkpoint", "DEMO_PROMPT"]
