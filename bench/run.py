@@ -427,13 +427,15 @@ def bench_context(steps=5, window=8, counts=(16, 64, 256)):
     memory_rows("Context-Guided Sampler", "context", window, counts, f"T {window}, S 2")
 
 
-def memory_rows(node, kind, window, counts, what):
-    """Working memory (peak minus the returned video) at each length vs the shortest, from a fresh process."""
-    peak = run_probe("long_video_memory_probe.py", ARGS.device, kind, window, *counts)
+def memory_rows(node, kind, window, counts, what, unit="frames", **env):
+    """Working memory (peak minus the returned video) at each length vs the shortest, from a fresh process (`env`:
+    the probe's PROBE_* settings)."""
+    peak = run_probe("long_video_memory_probe.py", ARGS.device, kind, window, *counts, **env)
+    first = unit.removesuffix("s") if counts[0] == 1 else unit
     for n in counts[1:]:
-        report(f"{node} working memory, {n} vs {counts[0]} frames", [peak[n]], [peak[counts[0]]], "flat within 10%",
+        report(f"{node} working memory, {n} vs {counts[0]} {unit}", [peak[n]], [peak[counts[0]]], "flat within 10%",
                f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[counts[0]] / 1e6:.1f} MB for "
-               f"{counts[0]} frames, {peak[n] / 1e6:.1f} MB for {n} ({what})")
+               f"{counts[0]} {first}, {peak[n] / 1e6:.1f} MB for {n} ({what})")
 
 
 def channel_drift(latent, first):
@@ -454,7 +456,8 @@ def pixel_round_trip(vae, clip: VideoClip, overlap: int) -> VideoClip:
 
 
 def bench_extend(extensions=4, frames=5, overlap=2, steps=6, size=8):
-    """Wan 2.1 (tiny, random weights) extended in latent space vs through pixels: drift, then time and memory."""
+    """Wan 2.1 (tiny, random weights) extended in latent space vs through pixels: drift per extension (time and memory
+    per frame: bench_extend_flat)."""
     model, vae = tiny_dit.wan21(), tiny.wan21_vae_model()
     pos, neg = conds(32)
     lat = {"samples": torch.zeros(1, 16, frames, size, size)}
@@ -479,17 +482,25 @@ def bench_extend(extensions=4, frames=5, overlap=2, steps=6, size=8):
            total(drift["pixels"]), "≤ 0.5×", f"per-channel |Δmean| + |Δstd| vs the first clip over extensions 1–"
            f"{extensions} (range: extremes), tiny Wan 2.1 + tiny WanVAE, random weights, T {frames}, M {overlap}")
 
+
+def bench_extend_flat(frames=5, overlap=2, steps=6, size=16, counts=(1, 2, 4, 8)):
+    """Wan Reuse-Diffuse Extender (tiny Wan 2.1, random weights) continuing one clip by 1–8 extensions: time per
+    frame over equal work, and working memory from a fresh process, each against 1 extension (issue 17 §4)."""
+    model = tiny_dit.wan21()
+    pos, neg = conds(32)
+    lat = {"samples": torch.zeros(1, 16, frames, size, size)}
+    clip0 = ReuseDiffuseSampler.execute(model, pos, neg, lat, 0, steps, 3.0).args[1]
+
     def run(n):
         return lambda: ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 3.0, n, overlap, 1.0, 0.4,
                                                     "reverse (reference)", False, clip0)
-    per_frame = time_per_frame({n: run(n) for n in (1, 2, 4, 8)})
-    for n in (4, 8):
-        report(f"Wan Reuse-Diffuse Extender time per frame, {n} vs 1 extensions", per_frame[n], per_frame[1],
-               "flat within 10%", f"T {frames}, M {overlap}, {steps} euler steps, tiny Wan 2.1")
-    peak = run_probe("long_video_memory_probe.py", ARGS.device, "wan", frames, 1, 8)
-    report("Wan Reuse-Diffuse Extender working memory, 8 vs 1 extensions", [peak[8]], [peak[1]], "flat within 10%",
-           f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[1] / 1e6:.1f} MB for 1 extension, "
-           f"{peak[8] / 1e6:.1f} MB for 8 (T {frames}, M {overlap})")
+    per_frame = time_per_frame({n: run(n) for n in counts}, reps=ARGS.reps)
+    for n in counts[1:]:
+        report(f"Wan Reuse-Diffuse Extender time per frame, {n} vs {counts[0]} extensions", per_frame[n],
+               per_frame[counts[0]], "flat within 10%",
+               f"T {frames} latent frames of {size}², M {overlap}, {steps} euler steps, cfg 3, tiny Wan 2.1")
+    memory_rows("Wan Reuse-Diffuse Extender", "wan", frames, counts, f"T {frames}, M {overlap}, {size}² latents",
+                unit="extensions", PROBE_SIZE=2 * size, PROBE_STEPS=steps)
 
 
 def save_rows(path, machine):
@@ -524,6 +535,7 @@ BENCHES = {
     "long_video": bench_long_video,
     "context": bench_context,
     "extend": bench_extend,
+    "extend_flat": bench_extend_flat,
     "vae_memory": bench_vae_memory,
     "vae_throughput": bench_vae_throughput,
     "alternating": lambda: (
