@@ -11,6 +11,7 @@ import os
 import platform
 import statistics
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -19,6 +20,7 @@ p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
 p.add_argument("--reps", type=int, default=5)
 p.add_argument("--only", default="", help="comma-separated benchmark names (quality runs only when named)")
+p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 on a shared CPU)")
 p.add_argument("--quality-rows", default="", help="quality: comma-separated parts of row names (default: all)")
 p.add_argument("--quality-quick", action="store_true", help="quality: one prompt and seed per row (a smoke run)")
 ARGS = p.parse_args()
@@ -41,7 +43,7 @@ import comfy.sample  # noqa: E402
 import comfy.utils  # noqa: E402
 from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny, tiny_dit  # noqa: E402
-from comfy_test_nodes.memory_peak import run_probe  # noqa: E402
+from comfy_test_nodes.memory_peak import resident, run_probe  # noqa: E402
 import quality  # noqa: E402  (bench/quality.py: the toy model's quality table)
 from vidlift.nodes.context_guidance import rollout_plan  # noqa: E402
 from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
@@ -50,12 +52,14 @@ from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseS
 from vidlift.nodes.video_extension import VideoClip  # noqa: E402
 from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
 from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler  # noqa: E402
-from vidlift.nodes.node_video_elevator import INVERSIONS, AlternatingKSampler  # noqa: E402
-from vidlift.nodes.video_elevator import model_calls, preset_remaining, refine_indices  # noqa: E402
+from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler  # noqa: E402
+from vidlift.nodes.video_elevator import model_calls, parse_remaining, preset_remaining, refine_indices  # noqa: E402
 from vidlift.nodes.text2video_zero import phase_indices  # noqa: E402
 
 GPU = ARGS.device == "cuda"
 ROWS = []
+if ARGS.threads:
+    torch.set_num_threads(ARGS.threads)
 comfy.utils.set_progress_bar_enabled(False)   # console bars cost time and bury the table
 
 
@@ -255,24 +259,48 @@ def bench_dit(frames=8, size=16, steps=8):
            f"of all frames")
 
 
+def hooked(model, name, around):
+    """A clone whose diffusion-model calls run as around(name, call, bare): call() is the real call, bare() the same
+    network on the same inputs with no wrappers or patches (transformer_options empty)."""
+    dm = model.model.diffusion_model
+
+    def wrapper(executor, *args, **kw):
+        return around(name, lambda: executor(*args, **kw), lambda: dm(*args[:5], transformer_options={}, **kw))
+    m = model.clone()
+    m.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "vidlift_bench", wrapper)
+    return m
+
+
+class HookedVAE:
+    """A VAE whose decode / encode calls run as around(name, call, bare), as `hooked` does for models."""
+
+    def __init__(self, vae, name, around):
+        self.vae, self.name, self.around = vae, name, around
+
+    def __getattr__(self, attr):
+        return getattr(self.vae, attr)
+
+    def decode(self, z):
+        return self.around(f"{self.name} decode", lambda: self.vae.decode(z), lambda: self.vae.decode(z))
+
+    def encode(self, pixels):
+        return self.around(f"{self.name} encode", lambda: self.vae.encode(pixels), lambda: self.vae.encode(pixels))
+
+
 def bench_alternating(label, make_model, dim, size, frames=8, steps=50, k=8):
     """VideoElevator, ZeroScope preset: U-Net calls counted by a wrapper on each model vs the analytic count, and
     the node's wall time vs the time spent inside those calls (the loop's own overhead: LPFF, inversion algebra,
     cond handling, model switching)."""
     inside = []
 
-    def timed_unet(model):
-        def wrapper(executor, *a, **kw):
-            sync()
-            t = time.perf_counter()
-            out = executor(*a, **kw)
-            sync()
-            inside.append(time.perf_counter() - t)
-            return out
-        m = model.clone()
-        m.add_wrapper_with_key(pe.WrappersMP.DIFFUSION_MODEL, "vidlift_bench_time", wrapper)
-        return m
-    image, video = timed_unet(make_model(0)), timed_unet(add_temporal_shift(make_model(5)))
+    def timing(name, call, bare):
+        sync()
+        t = time.perf_counter()
+        out = call()
+        sync()
+        inside.append(time.perf_counter() - t)
+        return out
+    image, video = hooked(make_model(0), "T2I", timing), hooked(add_temporal_shift(make_model(5)), "T2V", timing)
     pos, neg = conds(dim)
     lat = {"samples": torch.zeros(frames, 4, size // 8, size // 8)}
     walls, unet_s, counted = [], [], []
@@ -299,6 +327,85 @@ def bench_alternating(label, make_model, dim, size, frames=8, steps=50, k=8):
            f"same run, {size}²; T2I + cross-frame attention, T2V = other weights + temporal shift")
 
 
+def bench_alternating_wan(frames=5, size=64, steps=12, remaining="10,6,3", k=3):
+    """VideoElevator with Wan 2.1 as T2V through the VAE bridge (issue 17 §4): tiny SD1.5-layout U-Net + tiny SD VAE
+    as T2I, tiny WanModel + tiny WanVAE as T2V. Model and VAE calls counted vs the analytic count; the node's wall
+    time vs the same calls replayed bare, each on the input it had in the node (the baseline: what the node cannot
+    avoid). Cross-frame attention off, so the replayed T2I calls are the node's calls exactly."""
+    recorded = []
+
+    def record(name, call, bare):
+        recorded.append(bare)
+        return call()
+    image, video = hooked(tiny.unet_model(), "T2I", record), hooked(tiny_dit.wan21(), "T2V", record)
+    vaes = dict(image_vae=HookedVAE(tiny.vae_model(), "SD VAE", record),
+                video_vae=HookedVAE(tiny.wan21_vae_model(), "Wan VAE", record))
+    pos, neg = conds(32)
+    lat = {"samples": torch.zeros(frames, 4, size // 8, size // 8)}
+
+    def node():
+        recorded.clear()
+        AlternatingKSampler.execute(image, pos, neg, video, pos, neg, lat, 0, steps, 5.0, 3.0, CUSTOM, remaining, k,
+                                    "ddim", "gaussian", 1.0, 0.4, INVERSIONS[0], 1.5, False, **vaes)
+    node()
+    calls, replay = model_calls(steps, refine_indices(parse_remaining(remaining), steps), k, True, 4), list(recorded)
+    analytic = sum(calls.values())
+    assert len(replay) == analytic, (len(replay), calls)
+
+    def bare():
+        for call in replay:
+            call()
+    report("VideoElevator calls, counted / analytic (Wan 2.1 bridge, tiny)", [len(replay)], [analytic], "= 1",
+           f"N {steps}, refine {remaining}, K {k}, {frames} frames: {calls['image']} T2I (CFG) + {calls['video']} T2V "
+           f"(CFG) + {calls['inversion']} inversion + {calls['pnp']} PnP + {calls['bridge']} VAE = {analytic}")
+    times = timed_interleaved({"node": node, "bare": bare})
+    report("VideoElevator wall time / bare model + bridge calls (Wan 2.1 bridge, tiny)", times["node"],
+           times["bare"], "≤ 1.05×", f"same calls on the same inputs replayed bare; {frames} frames of {size}², "
+           f"no cross-frame attention")
+
+
+def bench_elevator_wan_memory(frames=17, size=128):
+    """Peak memory per phase of the bridged Alternating KSampler (issue 17 §1), tiny models as bench_alternating_wan:
+    T2I steps, T2V steps, each VAE's decode and encode. CPU: resident memory sampled every millisecond, the peak
+    within each phase minus the resident memory before the run (run it alone: `--only elevator_wan_memory`).
+    CUDA: torch's peak allocation within each phase. Prints a table; no ratio."""
+    now = torch.cuda.memory_allocated if GPU else resident
+    peak, current = {}, [None]
+
+    def phase(name, call, bare):
+        current[0] = name
+        if GPU:
+            torch.cuda.reset_peak_memory_stats()
+        try:
+            return call()
+        finally:
+            if GPU:
+                peak[name] = max(peak.get(name, 0), torch.cuda.max_memory_allocated())
+            current[0] = None
+
+    def sample(stop):
+        while not stop.is_set():
+            name = current[0]                      # read once: the phase may end meanwhile
+            if name is not None:
+                peak[name] = max(peak.get(name, 0), now())
+            time.sleep(0.001)
+    image, video = hooked(tiny.unet_model(), "T2I step", phase), hooked(tiny_dit.wan21(), "T2V step", phase)
+    vaes = dict(image_vae=HookedVAE(tiny.vae_model(), "SD VAE", phase),
+                video_vae=HookedVAE(tiny.wan21_vae_model(), "Wan VAE", phase))
+    latent = {"samples": torch.zeros(frames, 4, size // 8, size // 8)}
+    stop = threading.Event()
+    thread = threading.Thread(target=sample, args=(stop,), daemon=True)
+    base = now()
+    thread.start()
+    AlternatingKSampler.execute(image, *conds(32), video, *conds(32), latent, 0, 12, 5.0, 5.0, CUSTOM, "10,6,3", 3,
+                                "ddim", "gaussian", 1.0, 0.4, INVERSIONS[0], 1.5, True, **vaes)
+    stop.set()
+    thread.join()
+    print(f"  {frames} frames of {size}², peak minus {'allocated' if GPU else 'resident'} memory before the run:")
+    for name, p in sorted(peak.items()):
+        print(f"  | {name} | {(p - base) / 2 ** 20:.1f} MiB |", flush=True)
+
+
 def bench_context(steps=5, window=8, counts=(16, 64, 256)):
     model = add_cross_frame_attention(tiny.unet_model())
     pos, neg = conds(32)
@@ -323,13 +430,15 @@ def bench_context(steps=5, window=8, counts=(16, 64, 256)):
     memory_rows("Context-Guided Sampler", "context", window, counts, f"T {window}, S 2")
 
 
-def memory_rows(node, kind, window, counts, what):
-    """Working memory (peak minus the returned video) at each length vs the shortest, from a fresh process."""
-    peak = run_probe("long_video_memory_probe.py", ARGS.device, kind, window, *counts)
+def memory_rows(node, kind, window, counts, what, unit="frames", **env):
+    """Working memory (peak minus the returned video) at each length vs the shortest, from a fresh process (`env`:
+    the probe's PROBE_* settings)."""
+    peak = run_probe("long_video_memory_probe.py", ARGS.device, kind, window, *counts, **env)
+    first = unit.removesuffix("s") if counts[0] == 1 else unit
     for n in counts[1:]:
-        report(f"{node} working memory, {n} vs {counts[0]} frames", [peak[n]], [peak[counts[0]]], "flat within 10%",
+        report(f"{node} working memory, {n} vs {counts[0]} {unit}", [peak[n]], [peak[counts[0]]], "flat within 10%",
                f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[counts[0]] / 1e6:.1f} MB for "
-               f"{counts[0]} frames, {peak[n] / 1e6:.1f} MB for {n} ({what})")
+               f"{counts[0]} {first}, {peak[n] / 1e6:.1f} MB for {n} ({what})")
 
 
 def channel_drift(latent, first):
@@ -350,7 +459,8 @@ def pixel_round_trip(vae, clip: VideoClip, overlap: int) -> VideoClip:
 
 
 def bench_extend(extensions=4, frames=5, overlap=2, steps=6, size=8):
-    """Wan 2.1 (tiny, random weights) extended in latent space vs through pixels: drift, then time and memory."""
+    """Wan 2.1 (tiny, random weights) extended in latent space vs through pixels: drift per extension (time and memory
+    per frame: bench_extend_flat)."""
     model, vae = tiny_dit.wan21(), tiny.wan21_vae_model()
     pos, neg = conds(32)
     lat = {"samples": torch.zeros(1, 16, frames, size, size)}
@@ -375,17 +485,25 @@ def bench_extend(extensions=4, frames=5, overlap=2, steps=6, size=8):
            total(drift["pixels"]), "≤ 0.5×", f"per-channel |Δmean| + |Δstd| vs the first clip over extensions 1–"
            f"{extensions} (range: extremes), tiny Wan 2.1 + tiny WanVAE, random weights, T {frames}, M {overlap}")
 
+
+def bench_extend_flat(frames=5, overlap=2, steps=6, size=16, counts=(1, 2, 4, 8)):
+    """Wan Reuse-Diffuse Extender (tiny Wan 2.1, random weights) continuing one clip by 1–8 extensions: time per
+    frame over equal work, and working memory from a fresh process, each against 1 extension (issue 17 §4)."""
+    model = tiny_dit.wan21()
+    pos, neg = conds(32)
+    lat = {"samples": torch.zeros(1, 16, frames, size, size)}
+    clip0 = ReuseDiffuseSampler.execute(model, pos, neg, lat, 0, steps, 3.0).args[1]
+
     def run(n):
         return lambda: ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 3.0, n, overlap, 1.0, 0.4,
                                                     "reverse (reference)", False, clip0)
-    per_frame = time_per_frame({n: run(n) for n in (1, 2, 4, 8)})
-    for n in (4, 8):
-        report(f"Wan Reuse-Diffuse Extender time per frame, {n} vs 1 extensions", per_frame[n], per_frame[1],
-               "flat within 10%", f"T {frames}, M {overlap}, {steps} euler steps, tiny Wan 2.1")
-    peak = run_probe("long_video_memory_probe.py", ARGS.device, "wan", frames, 1, 8)
-    report("Wan Reuse-Diffuse Extender working memory, 8 vs 1 extensions", [peak[8]], [peak[1]], "flat within 10%",
-           f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[1] / 1e6:.1f} MB for 1 extension, "
-           f"{peak[8] / 1e6:.1f} MB for 8 (T {frames}, M {overlap})")
+    per_frame = time_per_frame({n: run(n) for n in counts}, reps=ARGS.reps)
+    for n in counts[1:]:
+        report(f"Wan Reuse-Diffuse Extender time per frame, {n} vs {counts[0]} extensions", per_frame[n],
+               per_frame[counts[0]], "flat within 10%",
+               f"T {frames} latent frames of {size}², M {overlap}, {steps} euler steps, cfg 3, tiny Wan 2.1")
+    memory_rows("Wan Reuse-Diffuse Extender", "wan", frames, counts, f"T {frames}, M {overlap}, {size}² latents",
+                unit="extensions", PROBE_SIZE=2 * size, PROBE_STEPS=steps)
 
 
 def save_rows(path, machine):
@@ -420,6 +538,7 @@ BENCHES = {
     "long_video": bench_long_video,
     "context": bench_context,
     "extend": bench_extend,
+    "extend_flat": bench_extend_flat,
     "vae_memory": bench_vae_memory,
     "vae_throughput": bench_vae_throughput,
     "quality": lambda: quality.bench_quality(ROOT, ARGS.quality_rows, ARGS.quality_quick),
@@ -427,12 +546,15 @@ BENCHES = {
         bench_alternating("SD1.5 size", lambda s: twin.comfy_from_diffusers(twin.diffusers_unet(twin.SD15, seed=s),
                                                                             twin.COMFY_SD15), 768, 512) if GPU
         else bench_alternating("tiny", lambda s: tiny.unet_model(seed=s), 32, 128)),
+    "alternating_wan": bench_alternating_wan,
+    "elevator_wan_memory": bench_elevator_wan_memory,
 }
 
 if __name__ == "__main__":
     chosen = [b for b in ARGS.only.split(",") if b] or [b for b in BENCHES if b != "quality"]
     machine = torch.cuda.get_device_name() if GPU else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    print(f"VidLift bench on {machine}, torch {torch.__version__}, {ARGS.reps} repetitions", flush=True)
+    print(f"VidLift bench on {machine}, torch {torch.__version__}, {torch.get_num_threads()} threads, {ARGS.reps} "
+          f"repetitions", flush=True)
     for name in chosen:
         print(f"[{name}]", flush=True)
         with torch.inference_mode():  # as ComfyUI's executor runs every node (stock VAE decode has no no_grad of its own)
