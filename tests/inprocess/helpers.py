@@ -5,6 +5,7 @@ import torch
 
 import comfy.model_management
 import comfy.model_patcher
+import comfy.patcher_extension
 import comfy.samplers
 
 
@@ -96,3 +97,15 @@ class CountingVAE:
     def encode(self, p):
         self.calls.append((self.name, "encode", tuple(p.shape)))
         return self.vae.encode(p)
+
+
+def capture_inputs(model):
+    """A clone whose diffusion-model calls record (x, timestep) as the model sees them."""
+    seen, clone = [], model.clone()
+
+    def wrapper(executor, x, timestep, *args, **kwargs):
+        seen.append((x.detach().clone(), timestep.detach().clone()))
+        return executor(x, timestep, *args, **kwargs)
+
+    clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "test", wrapper)
+    return clone, seen

@@ -3,7 +3,7 @@ random weights, 5-D latents, the causal anchor and held context of video_extensi
 import pytest
 import torch
 
-import comfy.patcher_extension
+from inprocess.helpers import capture_inputs
 from comfy_test_nodes import tiny, tiny_dit
 from tolerance import fp32_close
 from vidlift.nodes.comfy_glue import holds_frames_clean
@@ -42,18 +42,6 @@ def extend(model, conds, shape, previous=None, clips=1, keep=True, overlap=OVERL
     out = ReuseDiffuseExtender.execute(model, *conds, {"samples": torch.zeros(shape)}, 7, STEPS, 3.0, clips, overlap,
                                        1.0, 0.4, "reverse (reference)", keep, previous).args
     return out[0]["samples"], out[1]
-
-
-def capture_inputs(model):
-    """A clone whose diffusion-model calls record (x, timestep) as the model sees them."""
-    seen, clone = [], model.clone()
-
-    def wrapper(executor, x, timestep, *args, **kwargs):
-        seen.append((x.detach().clone(), timestep.detach().clone()))
-        return executor(x, timestep, *args, **kwargs)
-
-    clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "test", wrapper)
-    return clone, seen
 
 
 def test_boundaries_line_up_in_latent_space(family):

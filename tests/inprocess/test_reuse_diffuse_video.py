@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-import comfy.patcher_extension
+from inprocess.helpers import capture_inputs
 from comfy_test_nodes import tiny_dit
 from tolerance import fp32_close
 from vidlift.nodes.errors import NodeInputError
@@ -46,18 +46,6 @@ def test_boundaries_line_up_in_latent_space(wan, conds):
     assert together.shape[2] == 5 + 2 + 2
     assert torch.equal(together[:, :, :5], clip0) and fp32_close(together[:, :, 5:7], kept[:, :, 2:])
     assert fp32_close(together[:, :, 7:], new)
-
-
-def capture_inputs(model):
-    """A clone whose diffusion-model calls record (x, timestep) as the model sees them."""
-    seen, clone = [], model.clone()
-
-    def wrapper(executor, x, timestep, *args, **kwargs):
-        seen.append((x.detach().clone(), timestep.detach().clone()))
-        return executor(x, timestep, *args, **kwargs)
-
-    clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "test", wrapper)
-    return clone, seen
 
 
 def test_wan21_holds_context_by_latent_renoising(wan, conds):
