@@ -22,7 +22,9 @@ PROMPTS = ("a red ball on a blue background", "a green square on a white backgro
            "a yellow triangle on a black background", "a white disk on a green background")
 SEEDS = (0, 1, 2, 3)
 FRAMES, SIZE, STEPS, CFG, LONG = 8, 64, 15, 2.0, 64
-T2V_ZERO = dict(motion_x=12.0, motion_y=0.0, t0=12, t1=13, chunk_size=FRAMES)  # the reference's 44/47 of 50, at 15
+# the demo's T′ (t0 15, t1 17 of 50 steps, scripts/demo.py) at 15 steps, and the reference's (44, 47 of 50)
+T2V_ZERO = dict(motion_x=12.0, motion_y=0.0, t0=4, t1=5, chunk_size=FRAMES)
+T2V_ZERO_REFERENCE = dict(T2V_ZERO, t0=13, t1=14)
 VIDEO_ELEVATOR = dict(preset="custom (refine_steps)", refine_steps="13,10,7,4")  # AnimateLCM's 26,21,15,9 of 30, at 15
 COLUMNS = ("fidelity", "colour_consistency", "shape_consistency", "area_cv", "speed", "smoothness", "flicker")
 
@@ -71,9 +73,9 @@ class Toy:
 
     def rows(self):
         """{row name: sample(prompt, seed) -> LATENT}; a row whose LoRA is missing is left out (said in the table)."""
-        def t2v_zero(p, s):
+        def t2v_zero(p, s, settings=T2V_ZERO):
             return run(self.t2vz.Text2VideoZeroSampler, model=self.model, positive=self.conds[p],
-                       negative=self.conds[""], latent=empty(), seed=s, cfg=CFG, steps=STEPS, **T2V_ZERO)[0]
+                       negative=self.conds[""], latent=empty(), seed=s, cfg=CFG, steps=STEPS, **settings)[0]
 
         def context_guided(p, s):
             return run(self.cg.ContextGuidedSampler, model=self.cross_frame, positive=self.conds[p],
@@ -97,8 +99,9 @@ class Toy:
         rows = {
             "independent frames (KSampler over a frame batch)": lambda p, s: self.ksampler(self.model, p, s),
             "Cross-Frame Attention (anchor: first)": lambda p, s: self.ksampler(self.cross_frame, p, s),
-            "Text2Video-Zero": t2v_zero,
-            "Text2Video-Zero + LPFF": lambda p, s: run(self.lpff.LPFFFilter, samples=t2v_zero(p, s),
+            "Text2Video-Zero, the reference's T′ (t0 13, t1 14)": lambda p, s: t2v_zero(p, s, T2V_ZERO_REFERENCE),
+            "Text2Video-Zero (t0 4, t1 5)": t2v_zero,
+            "Text2Video-Zero (t0 4, t1 5) + LPFF": lambda p, s: run(self.lpff.LPFFFilter, samples=t2v_zero(p, s),
                                                        frames_per_video=FRAMES)[0],
             "Temporal Shift, no LoRA": lambda p, s: self.ksampler(self.shift, p, s),
             "Temporal Shift + trained LoRA": lambda p, s: self.ksampler(self.shift_lora, p, s),
@@ -131,7 +134,7 @@ def summary(values):
 
 def settings():
     return {"prompts": list(PROMPTS), "seeds": list(SEEDS), "frames": FRAMES, "long": LONG, "size": SIZE,
-            "steps": STEPS, "cfg": CFG, "t2v_zero": T2V_ZERO, "video_elevator": VIDEO_ELEVATOR,
+            "steps": STEPS, "cfg": CFG, "t2v_zero": T2V_ZERO, "t2v_zero_reference": T2V_ZERO_REFERENCE, "video_elevator": VIDEO_ELEVATOR,
             "autocast": "cpu bfloat16"}
 
 

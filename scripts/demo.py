@@ -25,9 +25,11 @@ CKPT_DIR = os.path.join(BASE_DIR, "models", "checkpoints")
 TINY = "vidlift-tiny-random-sd15.safetensors"
 TOY = "vidlift-toy-sd15.safetensors"
 # Text2Video-Zero on the toy model: 16 frames of 64×64 (8×8 latents); motion 12 canvas px per frame = 1.5 px at 64
-# px, along x only, so the disk pans 22 px; the reference's 50 DDIM steps and t0/t1. cfg 2: at 7.5 guidance pushes
-# the toy latent far outside its -1..1 range (a saturated background that swallows the object; README "Toy model").
-TOY_SETTINGS = dict(width=64, height=64, frames=16, motion_x=12.0, motion_y=0.0, cfg=2.0)
+# px, along x only (the disk pans ~22 px), 50 DDIM steps. T′ later than the reference (t0 15, t1 17 instead of 44, 47):
+# the toy objects cover a few latent pixels, so at the reference's T′ (t ≈ 900) the latent has not fixed where the
+# object is and every frame draws it elsewhere (README "Toy model"). cfg 2: at 7.5 guidance pushes the toy latent far
+# outside its -1..1 range.
+TOY_SETTINGS = dict(width=64, height=64, frames=16, motion_x=12.0, motion_y=0.0, cfg=2.0, t0=15, t1=17)
 SD1_KEY = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"
 
 
@@ -103,6 +105,7 @@ def configure(ui, ckpt, kind, seed):
             w[0] = seed
             if kind == "toy":  # widgets: seed, control, cfg, motion_x, motion_y, steps, t0, t1, chunk_size
                 w[2:5] = [TOY_SETTINGS["cfg"], TOY_SETTINGS["motion_x"], TOY_SETTINGS["motion_y"]]
+                w[6:8] = [TOY_SETTINGS["t0"], TOY_SETTINGS["t1"]]
                 w[8] = TOY_SETTINGS["frames"]  # 8×8 latents: all frames in one pass, anchored on frame 1
     return ui
 

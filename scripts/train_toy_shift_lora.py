@@ -4,14 +4,13 @@ toy-world clips, so that Latent-Shift is shown end to end (README "Toy model", t
 The clips are random toy scenes (every colour, shape, speed and direction, bouncing at the edges), 16 frames each;
 the node takes one caption for all clips, so they are captioned "" — the unconditional branch the toy U-Net was
 trained with — and the prompt still picks colours at sampling time through classifier-free guidance.
-Deterministic given --seed; writes models/toy/vidlift-toy-shift-lora.safetensors (rank 8, a few MB).
+Deterministic given --seed; writes models/toy/vidlift-toy-shift-lora.safetensors (rank 8, fp16, < 1 MB).
 Usage: python scripts/train_toy_shift_lora.py [--steps 600 --clips 256 --lr 5e-4 --rank 8 --threads 1]
 """
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import types
@@ -44,6 +43,16 @@ def clips(count, seed, resolution=64):
     return torch.cat([world.make_clip(seed * 1_000_003 + k, FRAMES, resolution)[0] for k in range(count)])
 
 
+def half_precision(src, dest):
+    """Copy the trained LoRA in fp16 with its metadata (half the repository's bytes; LoRA loaders cast it)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    with safe_open(src, "pt") as f:
+        tensors, metadata = {k: f.get_tensor(k).half() for k in f.keys()}, f.metadata()
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    save_file(tensors, dest, metadata=metadata)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=600)
@@ -67,8 +76,7 @@ def main(argv=None):
                               rank=a.rank, clips_per_step=1, seed=a.seed, targets=targets, training_dtype="fp32",
                               gradient_checkpointing=False, video_folder="", max_frames_per_video=FRAMES, width=64,
                               height=64, images=clips(a.clips, a.seed), **SHIFT)
-        os.makedirs(os.path.dirname(a.out), exist_ok=True)
-        shutil.copyfile(os.path.join(loras, out.result[2]), a.out)
+        half_precision(os.path.join(loras, out.result[2]), a.out)
     print(f"[toy] wrote {a.out} ({os.path.getsize(a.out) / 1e6:.1f} MB): {a.steps} steps on {a.clips} clips, "
           f"shift {SHIFT}")
 
