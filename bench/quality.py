@@ -25,7 +25,8 @@ FRAMES, SIZE, STEPS, CFG, LONG = 8, 64, 15, 2.0, 64
 # the demo's T′ (t0 15, t1 17 of 50 steps, scripts/demo.py) at 15 steps, and the reference's (44, 47 of 50)
 T2V_ZERO = dict(motion_x=12.0, motion_y=0.0, t0=4, t1=5, chunk_size=FRAMES)
 T2V_ZERO_REFERENCE = dict(T2V_ZERO, t0=13, t1=14)
-VIDEO_ELEVATOR = dict(preset="custom (refine_steps)", refine_steps="13,10,7,4")  # AnimateLCM's 26,21,15,9 of 30, at 15
+# AnimateLCM's refining steps 26,21,15,9 of 30, at 15; K = 3 T2V steps each (i + K ≤ N at the last refining step)
+VIDEO_ELEVATOR = dict(preset="custom (refine_steps)", refine_steps="13,10,7,4", video_steps=3)
 COLUMNS = ("fidelity", "colour_consistency", "shape_consistency", "area_cv", "speed", "smoothness", "flicker")
 
 
@@ -138,7 +139,7 @@ def settings():
             "autocast": "cpu bfloat16"}
 
 
-def measure_row(toy, sample, prompts, seeds):
+def measure_row(toy, sample, prompts, seeds, log=print):
     per_video, seconds, frames = [], 0.0, 0
     for prompt in prompts:
         for seed in seeds:
@@ -149,6 +150,7 @@ def measure_row(toy, sample, prompts, seeds):
             m, n = toy.measure(latent, prompt)
             per_video.append(m)
             frames += n
+            log(f"    video {len(per_video)}/{len(prompts) * len(seeds)}: {n} frames, {seconds:.0f} s so far", flush=True)
     row = {c: summary([m[c] for m in per_video]) for c in COLUMNS}
     if "first_vs_last" in per_video[0]:
         row["first_vs_last"] = f"{statistics.fmean(m['first_vs_last'] for m in per_video):.2f}"
@@ -179,10 +181,13 @@ def bench_quality(root, rows="", quick=False, log=print):
         wanted = any(r.strip() in name for r in rows.split(",")) if rows else name not in done
         if not wanted:
             continue
-        row = measure_row(toy, sample, prompts, seeds)
+        row = measure_row(toy, sample, prompts, seeds, log)
         log(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in row.items()), flush=True)
         if quick:
             continue
+        saved = json.load(open(out)) if os.path.exists(out) else {}  # another run may have added rows meanwhile
+        if saved.get("settings") == settings():
+            done = {**saved["rows"], **done}
         done[name] = row
         os.makedirs(os.path.dirname(out), exist_ok=True)
         with open(out, "w") as f:
