@@ -62,13 +62,16 @@ def make_window(context, new) -> Window:
     return Window(tuple(ids), tuple(i in set(context) for i in ids))
 
 
-def rollout_plan(frames: int, window: int, context: int, known: int = 0, anchor: int | None = None) -> list[Window]:
+def rollout_plan(frames: int, window: int, context: int, known: int = 0, anchor: int | None = None,
+                 causal: bool = False) -> list[Window]:
     """Video LDM rollout over `frames` frames, `known` of them given at the start.
 
     Without given frames and with context > 0, frame 0 is generated alone (the image model). Each
     window then holds the last min(S, available) frames as context and generates up to T − that
     many new ones (the first window after frame 0 has S = 1). `anchor` (frame 0, for cross-frame
     attention) is added as an extra held frame to every window that has context and lacks it.
+    causal: the frames are a causal video VAE's latent frames and a window that does not start at frame 0
+    gives its first position to the one-pixel-frame slot, so it holds `window` − 1 frames.
     """
     plan = []
     if known == 0 and context > 0 and frames > 0:
@@ -76,7 +79,8 @@ def rollout_plan(frames: int, window: int, context: int, known: int = 0, anchor:
         known = 1
     while known < frames:
         held = list(range(known - min(context, known), known))
-        new = list(range(known, min(known + window - len(held), frames)))
+        start = held[0] if held else known
+        new = list(range(known, min(start + window - (causal and start > 0), frames)))
         if anchor is not None and held and anchor < known and anchor not in held:
             held = [anchor] + held
         plan.append(make_window(held, new))
@@ -87,17 +91,7 @@ def rollout_plan(frames: int, window: int, context: int, known: int = 0, anchor:
 def causal_rollout_plan(frames: int, window: int, context: int, known: int = 0) -> list[Window]:
     """rollout_plan over the latent frames of a causal video VAE, windows of `window` positions: a window that
     starts at frame 0 holds up to `window` frames, a later one `window` − 1 (its first position is the slot)."""
-    plan = []
-    if known == 0 and context > 0 and frames > 0:
-        plan.append(make_window([], [0]))
-        known = 1
-    while known < frames:
-        held = list(range(known - min(context, known), known))
-        start = held[0] if held else known
-        new = list(range(known, min(start + (window if start == 0 else window - 1), frames)))
-        plan.append(make_window(held, new))
-        known = new[-1] + 1
-    return plan
+    return rollout_plan(frames, window, context, known, causal=True)
 
 
 def interpolated_frames(keyframes: int, passes: int = 1) -> int:
