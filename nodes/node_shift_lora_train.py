@@ -14,8 +14,9 @@ import comfy.sd
 import comfy.utils
 import folder_paths
 
+from . import shift_lora_data as data
+from . import shift_lora_state as state
 from . import shift_lora_training as training
-from . import video_clips
 from .comfy_glue import is_sd_schedule, require_family
 from .errors import answer, check, check_schema, fail, first, schema_problem
 from .model_patches import POSITIONS
@@ -23,6 +24,14 @@ from .temporal_shift import BOUNDARIES
 
 NODE = "Train Temporal Shift LoRA"
 BAD_CHARS = '<>:"|?*'
+NO_RESUME = "none"
+
+
+def lora_files():
+    try:
+        return [n for n in folder_paths.get_filename_list("loras") if n.endswith(".safetensors")]
+    except Exception:                                                       # noqa: BLE001 (no loras folder)
+        return []
 
 
 def lora_name_problem(name):
@@ -71,33 +80,6 @@ def lora_path(lora_name):
     except OSError as e:
         check(False, NODE, "lora_name", f"cannot write into ComfyUI's loras folder {folder}: {e}")
     return name, os.path.join(folder, name)
-
-
-def gather_clips(images, video_folder, frames_per_clip, max_frames_per_video, width, height):
-    """IMAGE clips [F, H, W, 3] from the image batch and from the videos of the folder."""
-    clips = []
-    if images is not None:
-        check(images.shape[0] >= 2, NODE, "images",
-              f"has {images.shape[0]} frame(s); a training clip needs at least 2 consecutive frames.")
-        clips += video_clips.split_clips(images[..., :3], frames_per_clip)
-        height, width = images.shape[1:3]                  # videos are fitted to the image batch's size
-    if video_folder:
-        try:
-            folder = video_clips.resolve_input_folder(video_folder, folder_paths.get_input_directory())
-        except ValueError as e:
-            check(False, NODE, "video_folder", str(e))
-        files = video_clips.video_files(folder)
-        check(bool(files), NODE, "video_folder", f"has no video files ({', '.join(video_clips.VIDEO_EXTENSIONS)}).")
-        for path in files:
-            frames = video_clips.read_video(path, max_frames_per_video)
-            if frames.shape[0] < 2:
-                logging.warning("%s: %s has fewer than 2 frames, skipped", NODE, os.path.basename(path))
-                continue
-            clips += video_clips.split_clips(video_clips.fit_frames(frames, width, height), frames_per_clip)
-        check(bool(clips), NODE, "video_folder", "no video in it has at least 2 frames.")
-    check(images is not None or bool(video_folder), NODE, "images",
-          "connect the frames of a video (IMAGE batch) or name a video_folder inside ComfyUI's input directory.")
-    return clips
 
 
 class TrainTemporalShiftLoRA(io.ComfyNode):
@@ -161,6 +143,22 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
                 io.Image.Input("images", optional=True,
                                tooltip="Optional: frames of one video in order (the batch), or several videos one "
                                        "after another in clips of frames_per_clip frames."),
+                io.Clip.Input("clip", optional=True,
+                              tooltip="Optional: the text encoder that encodes per-clip captions (the `captions` lines "
+                                      "and the .txt file beside each video of video_folder). Needed when any caption "
+                                      "is given."),
+                io.String.Input("captions", multiline=True, default="", optional=True,
+                                tooltip="Optional: one caption per clip of the image batch, one line each, in order "
+                                        "(a blank line uses `positive`). Videos of video_folder take their caption "
+                                        "from a text file of the same name (walk.mp4 + walk.txt)."),
+                io.Combo.Input("resume_lora", options=[NO_RESUME] + lora_files(), default=NO_RESUME, optional=True,
+                               tooltip="Optional: continue training a LoRA this node wrote (same rank, targets and "
+                                       "model family): its weights, optimizer state and step count continue from "
+                                       "the .vidlift_state file beside it. `steps` more steps are trained."),
+                io.Int.Input("save_every", default=0, min=0, max=1000000, optional=True,
+                             tooltip="Write a checkpoint <lora_name>_step<n>.safetensors (with its .vidlift_state) "
+                                     "every this many steps; 0: only the final file. An interrupted run keeps the "
+                                     "checkpoints it wrote."),
             ],
             outputs=[io.Model.Output(display_name="model",
                                      tooltip="The model with the temporal shift and the trained LoRA (what LoraLoader "
@@ -184,12 +182,13 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
     @classmethod
     def execute(cls, model, vae, positive, lora_name, frames_per_clip, steps, learning_rate, rank, clips_per_step, seed,
                 shift_fraction, position, boundary, targets, training_dtype, gradient_checkpointing, video_folder,
-                max_frames_per_video, width, height, images=None):
+                max_frames_per_video, width, height, images=None, clip=None, captions="", resume_lora=NO_RESUME,
+                save_every=0):
         check_schema(cls, NODE, dict(frames_per_clip=frames_per_clip, steps=steps, learning_rate=learning_rate,
                                      rank=rank, clips_per_step=clips_per_step, seed=seed, shift_fraction=shift_fraction,
                                      position=position, boundary=boundary, targets=targets,
                                      training_dtype=training_dtype, max_frames_per_video=max_frames_per_video,
-                                     width=width, height=height))
+                                     width=width, height=height, save_every=save_every))
         fail(NODE, first(lora_name_problem(lora_name),
                          settings_problem(shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step,
                                           width, height, max_frames_per_video),
@@ -201,53 +200,114 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
         check(adapter.name == "U-Net" or targets == training.TARGETS[0], NODE, "targets",
               f"'{targets}' selects U-Net ResBlocks; a {adapter.name} model has none: use '{training.TARGETS[0]}'.")
         filename, path = lora_path(lora_name)
-
+        settings = {"shift_fraction": shift_fraction, "position": position, "boundary": boundary}
         with torch.inference_mode(False):
-            clips = gather_clips(images, video_folder, frames_per_clip, max_frames_per_video, width, height)
+            clips, texts = data.gather_clips(NODE, images, captions, video_folder, folder_paths.get_input_directory(),
+                                             frames_per_clip, max_frames_per_video, width, height)
+            conds, cond_sets = caption_conditioning(positive, texts, clip)
             latent_format = model.get_model_object("latent_format")
             with torch.no_grad():
                 latents = [latent_format.process_in(vae.encode(c)).float().cpu().clone() for c in clips]
             shift_model = adapter.install_temporal_shift(model, shift_fraction, boundary, 1.0,
                                                          adapter.block_kinds, NODE, position)
-            progress = TrainingProgress(steps)
+            resume = resume_from(resume_lora, shift_model, rank, targets, adapter.name)
+            writer = LoRAWriter(shift_model, path, settings, rank, targets, adapter.name, save_every)
+            progress = TrainingProgress(steps, writer)
             try:
-                adapters, losses = training.train(shift_model, positive, latents, steps, clips_per_step,
-                                                  learning_rate, rank, targets, seed, training_dtype,
-                                                  gradient_checkpointing, progress)
+                adapters, trainer = training.train(shift_model, conds, latents, steps, clips_per_step, learning_rate,
+                                                   rank, targets, seed, training_dtype, gradient_checkpointing,
+                                                   progress, cond_sets, resume)
             finally:
                 progress.close()
-            sd = training.lora_state_dict(shift_model, adapters)
-            settings = {"shift_fraction": shift_fraction, "position": position, "boundary": boundary}
-            metadata = {"vidlift_temporal_shift": json.dumps(settings), "ss_network_dim": str(rank),
-                        "ss_network_alpha": str(rank), "ss_steps": str(steps), "ss_training_comment":
-                        f"VidLift {NODE}: use with the Temporal Shift Patcher at {settings}"}
-            try:
-                training.save_atomic(sd, path, metadata)
-            except OSError as e:
-                check(False, NODE, "lora_name", f"could not write {path}: {e}")
+            writer.write(trainer, adapters, path)
         lora = comfy.utils.load_torch_file(path, safe_load=True)
         trained, _ = comfy.sd.load_lora_for_models(shift_model, None, lora, 1.0, 0.0)
-        curve = training.image_tensor(training.loss_curve(losses))
+        curve = training.image_tensor(training.loss_curve(trainer.losses))
         return io.NodeOutput(trained, curve, filename, ui=ui.PreviewImage(curve, cls=cls))
 
 
-class TrainingProgress:
-    """ComfyUI progress bar with the loss curve as its preview, and a console bar with the running loss."""
+def caption_conditioning(positive, texts, clip):
+    """(conditioning entries, per-clip entry indices or None): `positive` first, then each distinct caption's
+    encoding (as CLIPTextEncode encodes it); clips without a caption use `positive`."""
+    if all(t is None for t in texts):
+        return positive, None
+    check(clip is not None, NODE, "clip", "is not connected, but captions are given (the `captions` lines or .txt "
+                                          "files beside the videos): connect the model's CLIP to encode them.")
+    entries, index = list(positive), {None: list(range(len(positive)))}
+    for text in dict.fromkeys(t for t in texts if t is not None):
+        encoded = clip.encode_from_tokens_scheduled(clip.tokenize(text))
+        index[text] = list(range(len(entries), len(entries) + len(encoded)))
+        entries += encoded
+    return entries, [index[t] for t in texts]
 
-    def __init__(self, steps):
+
+def resume_from(resume_lora, shift_model, rank, targets, family):
+    """A loader of the resume file into the fresh trainer (None without one); refuses a file of another rank,
+    targets or family before any training."""
+    if not resume_lora or resume_lora == NO_RESUME:
+        return None
+    path = folder_paths.get_full_path("loras", resume_lora)
+    check(path is not None and os.path.isfile(path), NODE, "resume_lora",
+          f"{resume_lora!r} is not a file in ComfyUI's loras folder.")
+    try:
+        meta, lora, saved = state.read(path)
+    except Exception as e:                                                  # noqa: BLE001 (any unreadable file)
+        check(False, NODE, "resume_lora", f"{resume_lora} cannot be read as safetensors: {e}")
+
+    def load(trainer, adapters):
+        names = training.lora_key_names(shift_model, adapters)
+        expected = [names[m] + s for m in adapters for s in (".lora_up.weight", ".lora_down.weight", ".alpha")]
+        fail(NODE, state.resume_problem(meta, lora, expected, rank, targets, family, resume_lora))
+        state.restore(trainer, adapters, lora, saved, names, resume_lora)
+        if saved is None:
+            trainer.start_step = int(meta.get("ss_steps", 0))
+    return load
+
+
+class LoRAWriter:
+    """Writes the LoRA (fp16) and its training state atomically; checkpoints <stem>_step<n> every save_every."""
+
+    def __init__(self, model, path, settings, rank, targets, family, save_every):
+        self.model, self.path, self.settings, self.save_every = model, path, settings, save_every
+        self.rank, self.targets, self.family = rank, targets, family
+
+    def write(self, trainer, adapters, path):
+        sd = training.lora_state_dict(self.model, adapters)
+        meta = state.metadata(self.settings, self.rank, self.targets, self.family,
+                              trainer.start_step + len(trainer.losses), NODE)
+        try:
+            training.save_atomic(state.trainer_state(trainer, adapters), state.state_path(path), {})
+            training.save_atomic(sd, path, meta)
+        except OSError as e:
+            check(False, NODE, "lora_name", f"could not write {path}: {e}")
+
+    def step_done(self, trainer, adapters, step, last):
+        if self.save_every and step % self.save_every == 0 and not last:
+            stem = os.path.splitext(self.path)[0]
+            self.write(trainer, adapters, f"{stem}_step{step}.safetensors")
+
+
+class TrainingProgress:
+    """ComfyUI progress bar with the loss curve as its preview, a console bar with the running loss, and the
+    checkpoints of the writer after each step."""
+
+    def __init__(self, steps, writer):
         from tqdm.auto import tqdm
-        self.steps, self.every = steps, max(1, steps // 25)
+        self.steps, self.every, self.done, self.writer = steps, max(1, steps // 25), 0, writer
         self.pbar = comfy.utils.ProgressBar(steps)
         self.console = tqdm(total=steps, desc=NODE, disable=not comfy.utils.PROGRESS_BAR_ENABLED)
 
-    def __call__(self, step, loss, losses):
-        recent = losses[-self.every:]
+    def __call__(self, trainer, loss):
+        self.done += 1
+        recent = trainer.losses[-self.every:]
         self.console.set_postfix(loss=f"{sum(recent) / len(recent):.4f}", refresh=False)
         self.console.update(1)
         preview = None
-        if (step + 1) % self.every == 0 or step + 1 == self.steps:
-            preview = ("JPEG", training.loss_curve(losses), 512)
-        self.pbar.update_absolute(step + 1, self.steps, preview)
+        if self.done % self.every == 0 or self.done == self.steps:
+            preview = ("JPEG", training.loss_curve(trainer.losses), 512)
+        self.pbar.update_absolute(self.done, self.steps, preview)
+        self.writer.step_done(trainer, trainer.adapters, trainer.start_step + len(trainer.losses),
+                              self.done == self.steps)
 
     def close(self):
         self.console.close()

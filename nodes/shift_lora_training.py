@@ -137,12 +137,13 @@ class ClipTrainer(comfy.samplers.Sampler):
     """The training loop, run by a guider like a sampler: per step `clips_per_step` clips, each a whole
     clip in one U-Net batch at one t, gradients accumulated, one AdamW step."""
 
-    def __init__(self, clips, params, learning_rate, steps, clips_per_step, seed, dtype, on_step=None):
+    def __init__(self, clips, params, learning_rate, steps, clips_per_step, seed, dtype, on_step=None,
+                 cond_sets=None):
         self.clips, self.params, self.steps, self.per_step = [c.detach() for c in clips], params, steps, clips_per_step
-        self.dtype, self.on_step = dtype, on_step
+        self.dtype, self.on_step, self.cond_sets = dtype, on_step, cond_sets
         self.optimizer = torch.optim.AdamW(params, lr=learning_rate)
         self.generator = torch.Generator("cpu").manual_seed(seed)
-        self.order, self.losses = [], []
+        self.order, self.losses, self.start_step, self.adapters = [], [], 0, {}
 
     def next_clip(self) -> int:
         if not self.order:              # a fresh permutation of the clips per epoch
@@ -162,12 +163,15 @@ class ClipTrainer(comfy.samplers.Sampler):
 
     def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None,
                disable_pbar=False):
-        with torch.enable_grad():
-            for step in range(self.steps):
+        captions = CaptionSelector(model_wrap, self.cond_sets)
+        with torch.enable_grad(), captions:
+            for _ in range(self.steps):
                 mm.throw_exception_if_processing_interrupted()
                 total = 0.0
                 for _ in range(self.per_step):
-                    z0 = self.clips[self.next_clip()].to(noise.device, torch.float32)
+                    index = self.next_clip()
+                    captions.select(index)
+                    z0 = self.clips[index].to(noise.device, torch.float32)
                     loss = self.clip_loss(model_wrap, extra_args, z0) / self.per_step
                     loss.backward()
                     total += loss.item()
@@ -176,8 +180,28 @@ class ClipTrainer(comfy.samplers.Sampler):
                 self.optimizer.zero_grad(set_to_none=True)
                 self.losses.append(total)
                 if self.on_step is not None:
-                    self.on_step(step, total, self.losses)
+                    self.on_step(self, total)
         return torch.zeros_like(latent_image)
+
+
+class CaptionSelector:
+    """Per-clip captions: the guider processed every caption's conditioning once (`positive` is their list); each clip
+    runs with its own entries, as ComfyUI's TrainSampler selects `model_wrap.conds["positive"]` per batch. Restored
+    on exit. cond_sets: per clip the indices of its entries, or None when every clip uses the whole list."""
+
+    def __init__(self, guider, cond_sets):
+        self.guider, self.cond_sets = guider, cond_sets
+
+    def __enter__(self):
+        self.all = self.guider.conds["positive"]
+        return self
+
+    def select(self, clip_index):
+        if self.cond_sets is not None:
+            self.guider.conds["positive"] = [self.all[i] for i in self.cond_sets[clip_index]]
+
+    def __exit__(self, *exc):
+        self.guider.conds["positive"] = self.all
 
 
 def detached_conditioning(conditioning):
@@ -215,9 +239,11 @@ def set_requires_grad(params, flag):
 
 
 def train(shift_model, positive, clips, steps, clips_per_step, learning_rate, rank, targets, seed, dtype_choice,
-          gradient_checkpointing, on_step=None):
-    """Train a LoRA on `shift_model` (already patched with the shift); clips: model-space latents [F, C, h, w].
-    Returns ({module name: (adapter, weight shape)}, losses). The input model is left as it was."""
+          gradient_checkpointing, on_step=None, cond_sets=None, resume=None):
+    """Train a LoRA on `shift_model` (already patched with the shift); clips: model-space latents [F, C, h, w];
+    positive: conditioning entries, cond_sets: per clip the indices of its entries (None: all, one caption);
+    resume(trainer, adapters): loads a saved run into the fresh trainer; on_step(trainer, loss) after every step.
+    Returns ({module name: (adapter, weight shape)}, trainer). The input model is left as it was."""
     mp = shift_model.clone()
     if gradient_checkpointing:
         add_gradient_checkpointing(mp)
@@ -227,7 +253,10 @@ def train(shift_model, positive, clips, steps, clips_per_step, learning_rate, ra
         mp.set_model_compute_dtype(dtype)
     params = [p for a, _ in adapters.values() for p in a.parameters() if p.requires_grad]
     frozen = [p for p in mp.model.parameters() if p.requires_grad]
-    trainer = ClipTrainer(clips, params, learning_rate, steps, clips_per_step, seed, dtype, on_step)
+    trainer = ClipTrainer(clips, params, learning_rate, steps, clips_per_step, seed, dtype, on_step, cond_sets)
+    trainer.adapters = adapters
+    if resume is not None:
+        resume(trainer, adapters)
     try:
         set_requires_grad(frozen, False)        # the base weights get no gradients; flags restored below
         mm.load_models_gpu([mp], memory_required=1e20, force_full_load=True)
@@ -240,7 +269,7 @@ def train(shift_model, positive, clips, steps, clips_per_step, learning_rate, ra
         set_requires_grad(frozen, True)
     for a, _ in adapters.values():
         a.requires_grad_(False)
-    return adapters, trainer.losses
+    return adapters, trainer
 
 
 def lora_key_names(model, module_names) -> dict:

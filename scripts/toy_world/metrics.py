@@ -18,7 +18,14 @@ NAMES = list(PALETTE)
 _PALETTE = torch.tensor([PALETTE[n] for n in NAMES], dtype=torch.float64)
 DISK_MIN_FILL, SQUARE_MIN_FILL = 0.75, 0.58  # measured over sizes 6.4..12.8 px: disk 0.84..0.94, square 0.65..0.67, triangle 0.38..0.52
 SHAPE_WORDS = {"disk": "disk", "ball": "disk", "circle": "disk", "square": "square", "triangle": "triangle"}
-_CAPTION = re.compile(r"\ban? (\w+) (\w+) on an? (\w+) background\b")
+_CAPTION = re.compile(r"\ban? (\w+) (\w+) (?:moving (?:right|left|up|down) )?on an? (\w+) background\b")
+_MOTION = re.compile(r"\bmoving (right|left|up|down)\b")
+
+
+def caption_direction(caption):
+    """'a red disk moving left on a blue background' -> 'left'; None when the caption names no motion."""
+    m = _MOTION.search(caption.lower())
+    return m.group(1) if m else None
 
 
 def parse_caption(caption):
@@ -101,4 +108,28 @@ def video_metrics(frames, caption):
     return out
 
 
-__all__ = ["parse_caption", "classify", "shape_of", "frame_stats", "video_metrics", "SHAPES"]
+__all__ = ["parse_caption", "caption_direction", "classify", "shape_of", "frame_stats", "video_metrics",
+           "motion_metrics", "SHAPES"]
+
+
+def motion_metrics(frames, caption):
+    """Motion of the object against the caption's direction ("moving right|left|up|down"), from pixels:
+    direction_ok: 1.0 when the centroid's net displacement points the caption's way (its component along that
+    direction is positive and larger than the one across it), else 0.0; axis_speed: net displacement along the
+    direction per frame (px); median_second_difference: median over frames of ‖c[t+1] − 2c[t] + c[t−1]‖ (px; 0 for
+    constant velocity, a bounce costs one or two frames). Frames without an object are left out (NaN if < 3)."""
+    from .world import DIRECTIONS
+    direction = caption_direction(caption)
+    c = torch.stack([frame_stats(f)["centroid"] for f in frames])
+    c = c[~torch.isnan(c).any(dim=1)]
+    out = {"direction_ok": float("nan"), "axis_speed": float("nan"), "median_second_difference": float("nan")}
+    if len(c) >= 3:
+        d2 = c[2:] - 2 * c[1:-1] + c[:-2]
+        out["median_second_difference"] = float(d2.norm(dim=1).median())
+    if direction is not None and len(c) >= 2:
+        u = torch.tensor(DIRECTIONS[direction], dtype=torch.float64)
+        net = c[-1] - c[0]
+        along, across = float(net @ u), float(abs(net[0] * u[1] - net[1] * u[0]))
+        out["direction_ok"] = float(along > 0 and along > across)
+        out["axis_speed"] = along / (len(c) - 1)
+    return out

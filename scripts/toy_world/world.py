@@ -117,6 +117,34 @@ def render(scene, frames=16):
     return torch.from_numpy(np.stack(out)).float(), truth
 
 
+# image axes: x to the right, y downwards, so "up" is −y
+DIRECTIONS = {"right": (1.0, 0.0), "left": (-1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
+
+
+def motion_scene(seed, direction=None, frames=16, resolution=64):
+    """A scene whose object moves along one axis (`direction`, or one drawn from the seed) at 0.5–3 px/frame,
+    starting far enough back on that axis that it crosses the frame without bouncing where the span allows;
+    caption "a <colour> <shape> moving <direction> on a <colour> background" (Scene.extras["direction"])."""
+    scene = random_scene(seed, resolution)
+    rng = np.random.default_rng([seed, 7])
+    direction = direction or list(DIRECTIONS)[rng.integers(len(DIRECTIONS))]
+    speed = float(rng.uniform(0.5, 3.0))
+    ux, uy = DIRECTIONS[direction]
+    lo, hi = scene.size + MARGIN, resolution - 1 - MARGIN - scene.size
+    travel = min(hi - lo, speed * (frames - 1))
+    along = lo + float(rng.uniform(0, hi - lo - travel))        # position along the axis, measured from its start
+    across = float(rng.uniform(lo, hi))
+    start = lambda u: along if u > 0 else hi - (along - lo)      # noqa: E731
+    scene.start = (start(ux), across) if ux else (across, start(uy))
+    scene.velocity = (speed * ux, speed * uy)
+    scene.extras["direction"] = direction
+    return scene
+
+
+def motion_caption(scene):
+    return f"a {scene.object_colour} {scene.shape} moving {scene.extras['direction']} on a {scene.background} background"
+
+
 def make_clip(seed, frames=16, resolution=64):
     """A random clip from a seed: (frames [F,H,W,3], truth)."""
     return render(random_scene(seed, resolution), frames)

@@ -286,8 +286,9 @@ def input_dir(tmp_path, monkeypatch):
 
 
 def test_a_video_folder_becomes_clips_of_consecutive_frames(input_dir):
-    from vidlift.nodes.node_shift_lora_train import gather_clips
-    clips = gather_clips(None, "clips", 4, 9, 32, 32)
+    from vidlift.nodes.shift_lora_data import gather_clips
+    clips, captions = gather_clips("Train Temporal Shift LoRA", None, "", "clips", str(input_dir), 4, 9, 32, 32)
+    assert captions == [None] * 4
     assert [c.shape[0] for c in clips] == [4, 4, 4, 4]          # 9 frames read: 4 + 4, the 1-frame tail dropped
     assert all(c.shape[1:] == (32, 32, 3) for c in clips)
     # a.mp4 frame 1: the square at x 8..24, y 8..24 of 64×48; centre crop x 8..56, scale 2/3 → x 0..11, y 5..16

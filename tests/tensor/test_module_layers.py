@@ -20,7 +20,8 @@ import os
 from test_safety import ROOT
 
 NODES_DIR = os.path.join(ROOT, "nodes")
-GLUE = {"comfy_glue", "model_families", "model_patches", "shift_lora_training", "video_clips", "video_windows"}
+GLUE = {"comfy_glue", "model_families", "model_patches", "shift_lora_training", "shift_lora_data", "video_clips",
+        "video_windows"}
 COMFY = {"comfy", "comfy_api", "comfy_extras", "folder_paths", "latent_preview", "nodes", "server", "execution"}
 
 
