@@ -5,14 +5,14 @@ through `comfy_entrypoint`, which ComfyUI 0.3.75 and newer call.
 """
 from comfy_api.latest import ComfyExtension, io
 
-from .nodes.node_context_guided import NODES as CONTEXT_GUIDED_NODES
-from .nodes.node_temporal_vae_decode import NODES as TEMPORAL_VAE_DECODE_NODES
-from .nodes.node_lpff import NODES as LPFF_NODES
-from .nodes.node_reuse_diffuse import NODES as REUSE_DIFFUSE_NODES
-from .nodes.node_shift_lora_train import NODES as SHIFT_LORA_TRAIN_NODES
-from .nodes.node_temporal_shift import NODES as TEMPORAL_SHIFT_NODES
-from .nodes.node_text2video_zero import NODES as TEXT2VIDEO_ZERO_NODES
-from .nodes.node_video_elevator import NODES as VIDEO_ELEVATOR_NODES
+from .nodes.video_ldm import NODES as CONTEXT_GUIDED_NODES
+from .nodes.temporal_vae_decode import NODES as TEMPORAL_VAE_DECODE_NODES
+from .nodes.lpff import NODES as LPFF_NODES
+from .nodes.vidrd import NODES as REUSE_DIFFUSE_NODES
+from .nodes.latent_shift_trainer import NODES as SHIFT_LORA_TRAIN_NODES
+from .nodes.latent_shift import NODES as TEMPORAL_SHIFT_NODES
+from .nodes.text2video_zero import NODES as TEXT2VIDEO_ZERO_NODES
+from .nodes.video_elevator import NODES as VIDEO_ELEVATOR_NODES
 
 WEB_DIRECTORY = "./js"
 NODES = [*TEXT2VIDEO_ZERO_NODES, *TEMPORAL_SHIFT_NODES, *LPFF_NODES, *REUSE_DIFFUSE_NODES,

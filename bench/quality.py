@@ -56,8 +56,12 @@ class Toy:
         path = os.path.join(BASE_DIR, "models", "checkpoints", "vidlift-toy-sd15.safetensors")
         self.model, self.clip, self.vae = toy_model.load_toy(path)
         self.conds = {p: toy_model.conditioning(self.clip, p) for p in ("", *PROMPTS)}
-        from vidlift.nodes import node_context_guided as cg, node_lpff, node_reuse_diffuse as rd
-        from vidlift.nodes import node_temporal_shift, node_text2video_zero as t2vz, node_video_elevator as ve
+        from vidlift.nodes import video_ldm as cg
+        from vidlift.nodes import lpff as node_lpff
+        from vidlift.nodes import vidrd as rd
+        from vidlift.nodes import latent_shift as node_temporal_shift
+        from vidlift.nodes import text2video_zero as t2vz
+        from vidlift.nodes import video_elevator as ve
         self.cg, self.lpff, self.rd, self.t2vz, self.ve = cg, node_lpff, rd, t2vz, ve
         self.cross_frame = run(t2vz.CrossFrameAttentionPatcher, model=self.model)[0]
         self.shift = run(node_temporal_shift.TemporalShiftPatcher, model=self.model)[0]

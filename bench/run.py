@@ -28,14 +28,12 @@ ARGS = p.parse_args()
 from comfy_env import import_comfy  # noqa: E402
 
 import_comfy(cpu=ARGS.device == "cpu")
-import types  # noqa: E402
 
 import torch  # noqa: E402
 
-if "vidlift" not in sys.modules:
-    pkg = types.ModuleType("vidlift")
-    pkg.__path__ = [ROOT]
-    sys.modules["vidlift"] = pkg
+from pack_import import pack_package  # noqa: E402
+
+pack_package()
 
 import comfy.model_management as mm  # noqa: E402
 import comfy.patcher_extension as pe  # noqa: E402
@@ -45,16 +43,16 @@ from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny, tiny_dit  # noqa: E402
 from comfy_test_nodes.memory_peak import resident, run_probe  # noqa: E402
 import quality  # noqa: E402  (bench/quality.py: the toy model's quality table)
-from vidlift.nodes.context_guidance import rollout_plan  # noqa: E402
-from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
-from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
-from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler  # noqa: E402
-from vidlift.nodes.video_extension import VideoClip  # noqa: E402
-from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
-from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler  # noqa: E402
-from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler  # noqa: E402
-from vidlift.nodes.video_elevator import model_calls, parse_remaining, preset_remaining, refine_indices  # noqa: E402
-from vidlift.nodes.text2video_zero import phase_indices  # noqa: E402
+from vidlift.nodes.core.context_guidance import rollout_plan  # noqa: E402
+from vidlift.nodes.glue.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
+from vidlift.nodes.video_ldm import ContextGuidedSampler  # noqa: E402
+from vidlift.nodes.vidrd import ReuseDiffuseExtender, ReuseDiffuseSampler  # noqa: E402
+from vidlift.nodes.core.video_extension import VideoClip  # noqa: E402
+from vidlift.nodes.temporal_vae_decode import TemporalVAEDecode  # noqa: E402
+from vidlift.nodes.text2video_zero import Text2VideoZeroSampler  # noqa: E402
+from vidlift.nodes.video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler  # noqa: E402
+from vidlift.nodes.core.video_elevator import model_calls, parse_remaining, preset_remaining, refine_indices  # noqa: E402
+from vidlift.nodes.core.text2video_zero import phase_indices  # noqa: E402
 
 GPU = ARGS.device == "cuda"
 ROWS = []
@@ -219,7 +217,7 @@ def bench_long_video(steps=10, clip=8):
 def bench_dit(frames=8, size=16, steps=8):
     """Flux family (ComfyUI 0.33 hooks): patch overhead vs plain KSampler, Text2Video-Zero vs bare forwards."""
     from comfy_test_nodes import tiny_dit
-    from vidlift.nodes.model_families import adapter_for
+    from vidlift.nodes.glue.model_families import adapter_for
     flux = tiny_dit.flux(hidden_size=256, num_heads=4, depth=1, depth_single_blocks=2, axes_dim=[16, 24, 24])
     adapter = adapter_for(flux)
     if adapter.missing("cross-frame attention"):

@@ -1,84 +1,102 @@
-"""LPFF, the low-pass frequency filter of VideoElevator (Zhang et al. 2024, temporal motion refining).
-
-The video latent is low-passed by FFT over (frames, h, w) in float32: X̂ = IFFT(FFTshift(FFT(x))·LPF),
-the reference's `freq_mix_3d` with zero noise. The filters are those of the reference
-`utils/filter_utils.py` (from FreeInit), with d² = ((d_s/d_t)(2t/T−1))² + (2h/H−1)² + (2w/W−1)² centred
-on the shifted spectrum's DC. On an odd size the reference's 2t/T − 1 is not 0 at the DC (index T//2): its filter
-dims a still video (by 8% at T = 5, d_t = 0.5), and odd T is the rule for native video latents (Wan: 81 frames →
-21); we use 2(t − T//2)/T, the reference's value on every even size and 0 at the DC on odd ones: gaussian exp(−d²/(2d_s²)), butterworth 1/(1+(d²/d_s²)ⁿ), ideal
-d² ≤ 2·d_s (the reference's threshold, kept as is), box (a centred cube; where the reference's
-slice would start below 0 — wide latents at d_s = 1 — we clamp instead of wrapping). The reference's filter also
-attenuates spatially; "temporal only" drops the spatial terms (the paper's "Temporal LPFF" label).
-Filters are built vectorised and cached per shape; every caller gets its own copy of the cached tensor
-(a caller that scales or moves its filter in place must not change the next caller's).
-"""
+"""LPFF Filter nodes (VideoElevator, Zhang et al. 2024, temporal motion refining): LATENT → LATENT, and IMAGE → IMAGE
+for filtering decoded frames (e.g. between a video model's VAE decode and an image model's encode)."""
 from __future__ import annotations
 
-import functools
+from comfy_api.latest import io
 
-import torch
+from .core.errors import check, check_schema
+from .core.lpff import SHAPES, low_pass_filter, lpff, lpff_frames_in_batch, lpff_images
 
-SHAPES = ("gaussian", "butterworth", "ideal", "box")
-
-
-def low_pass_filter(T: int, H: int, W: int, shape: str = "gaussian", d_s: float = 1.0, d_t: float = 0.5,
-                    order: int = 4, temporal_only: bool = False) -> torch.Tensor:
-    """The [T, H, W] float32 filter on the fftshifted spectrum (index T//2 is the temporal DC); a fresh tensor."""
-    return cached_filter(T, H, W, shape, d_s, d_t, order, temporal_only).clone()
+NODE, IMAGES_NODE = "LPFF Filter", "LPFF Filter (Images)"
+MODES = ("spatio-temporal (reference)", "temporal only")
 
 
-@functools.lru_cache(maxsize=32)
-def cached_filter(T: int, H: int, W: int, shape: str, d_s: float, d_t: float, order: int,
-                  temporal_only: bool) -> torch.Tensor:
-    """low_pass_filter's tensor, shared by every caller: never hand it out."""
-    if d_s == 0 or d_t == 0:
-        return torch.zeros(T, H, W)
-    if shape == "box":
-        mask = torch.zeros(T, H, W)
-        ts, ss = round(T // 2 * d_t), round(int(H // 2) * d_s)
-        cf, cr, cc = T // 2, H // 2, W // 2
-        t_lo, r_lo, c_lo = max(cf - ts, 0), max(cr - ss, 0), max(cc - ss, 0)  # (cut-offs ≤ 1 never clamp)
-        if temporal_only:
-            mask[t_lo:cf + ts] = 1.0
-        else:
-            mask[t_lo:cf + ts, r_lo:cr + ss, c_lo:cc + ss] = 1.0
-        return mask
-    axis = lambda n: 2 * (torch.arange(n, dtype=torch.float64) - n // 2) / n  # noqa: E731
-    d2 = ((d_s / d_t) * axis(T))[:, None, None] ** 2
-    if not temporal_only:
-        d2 = d2 + axis(H)[None, :, None] ** 2 + axis(W)[None, None, :] ** 2
-    d2 = d2.expand(T, H, W)
-    if shape == "gaussian":
-        mask = torch.exp(-d2 / (2 * d_s ** 2))
-    elif shape == "butterworth":
-        mask = 1 / (1 + (d2 / d_s ** 2) ** order)
-    elif shape == "ideal":
-        mask = (d2 <= d_s * 2).double()
-    else:
-        raise ValueError(f"unknown filter shape {shape!r}; expected one of {SHAPES}")
-    return mask.float().contiguous()
+def filter_inputs():
+    """filter … order, shared by the latent and the image node."""
+    return [
+        io.Combo.Input("filter", options=list(SHAPES), default="gaussian",
+                       tooltip="Filter shape: gaussian (the reference), butterworth (order n), ideal, box."),
+        io.Combo.Input("mode", options=list(MODES), default=MODES[0],
+                       tooltip="spatio-temporal is the reference code's filter (it also softens space a "
+                               "little); temporal only filters along frames and leaves each frame's detail."),
+        io.Float.Input("d_s", default=1.0, min=0.0, max=4.0, step=0.05,
+                       tooltip="Spatial cut-off (normalised; the reference uses 1.0)."),
+        io.Float.Input("d_t", default=0.5, min=0.0, max=4.0, step=0.05,
+                       tooltip="Temporal cut-off (normalised): LaVie 0.5, ZeroScope 0.4, AnimateLCM 0.6."),
+        io.Int.Input("order", default=4, min=1, max=32, tooltip="Butterworth order n (other shapes ignore it)."),
+    ]
 
 
-def lpff(video: torch.Tensor, lpf: torch.Tensor) -> torch.Tensor:
-    """Low-pass video [..., T, H, W] by FFT over the last three dims (float32), returning the input dtype."""
-    dims = (-3, -2, -1)
-    spectrum = torch.fft.fftshift(torch.fft.fftn(video.float(), dim=dims), dim=dims)
-    spectrum = spectrum * lpf.to(video.device)
-    return torch.fft.ifftn(torch.fft.ifftshift(spectrum, dim=dims), dim=dims).real.to(video.dtype)
+def filter_args(filter, mode, d_s, d_t, order) -> dict:
+    return dict(shape=filter, d_s=float(d_s), d_t=float(d_t), order=int(order), temporal_only=mode == MODES[1])
 
 
-def lpff_frames_in_batch(latent: torch.Tensor, frames_per_video: int, **filter_args) -> torch.Tensor:
-    """latent [videos·F, C, h, w] (frames in the batch): each video of F frames is filtered on its own.
-    [videos·F, C, 1, h, w] (Wan-latent image models: one latent frame per image) is filtered the same way."""
-    n, h, w = latent.shape[0], latent.shape[-2], latent.shape[-1]
-    c = latent[0].numel() // (h * w)
-    video = latent.reshape(n // frames_per_video, frames_per_video, c, h, w).transpose(1, 2)   # [V, C, F, h, w]
-    out = lpff(video, low_pass_filter(frames_per_video, h, w, **filter_args))
-    return out.transpose(1, 2).reshape(latent.shape)
+class LPFFFilter(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_LPFF", display_name=NODE, category="VidLift/VideoElevator",
+            description="VideoElevator's low-pass frequency filter: removes flicker (high temporal frequencies) "
+                        "from a video latent by FFT over frames and space, in float32. Use it between sampler "
+                        "nodes on an x0-like latent; the T2V/T2I Alternating KSampler applies it internally.",
+            inputs=[
+                io.Latent.Input("samples", tooltip="A video latent: frames in the batch, or a native video model's "
+                                                   "[B, C, T, h, w] latent (Wan, LTX, Hunyuan), filtered along its "
+                                                   "latent frames T (dim 2)."),
+                *filter_inputs(),
+                io.Int.Input("frames_per_video", default=0, min=0, max=4096,
+                             tooltip="Frames of one video when the batch holds several; 0 = the whole batch is one video."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The filtered latent, same shape.")],
+        )
+
+    @classmethod
+    def execute(cls, samples, filter, mode, d_s, d_t, order, frames_per_video):
+        x = samples["samples"]
+        check_schema(cls, NODE, dict(filter=filter, mode=mode, d_s=d_s, d_t=d_t, order=order,
+                                     frames_per_video=frames_per_video))
+        args = filter_args(filter, mode, d_s, d_t, order)
+        out = dict(samples)
+        if x.ndim == 5 and not (x.shape[2] == 1 and x.shape[0] > 1):  # native video latent [B, C, T, h, w]
+            out["samples"] = lpff(x, low_pass_filter(*x.shape[-3:], **args))
+            return io.NodeOutput(out)
+        # else frames in the batch: [frames, C, h, w], or [frames, C, 1, h, w] of Qwen-Image / Krea 2 (T = 1 each)
+        check(x.ndim in (4, 5), NODE, "samples", f"needs frames in the batch [frames, C, h, w]; got shape {list(x.shape)}.")
+        per = frames_per_video or x.shape[0]
+        check(x.shape[0] % per == 0, NODE, "frames_per_video",
+              f"{x.shape[0]} frames are not a whole number of {per}-frame videos; use a divisor of {x.shape[0]} or 0.")
+        out["samples"] = lpff_frames_in_batch(x, per, **args)
+        return io.NodeOutput(out)
 
 
-def lpff_images(images: torch.Tensor, frames_per_video: int, **filter_args) -> torch.Tensor:
-    """IMAGE frames [videos·F, H, W, channels] in [0, 1], filtered along frames and pixels as latents are (each
-    colour channel on its own), clamped back to [0, 1] (sharp filters ring slightly past the range)."""
-    out = lpff_frames_in_batch(images.movedim(-1, 1), frames_per_video, **filter_args).movedim(1, -1)
-    return out.clamp(0.0, 1.0)
+class LPFFImages(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_LPFFImages", display_name=IMAGES_NODE, category="VidLift/VideoElevator",
+            description="LPFF on decoded frames: the same low-pass filter as LPFF Filter, by FFT over frames and "
+                        "pixels of an IMAGE batch (each colour channel on its own), clamped to [0, 1]. Use it where "
+                        "frames pass through pixels anyway, e.g. between two models with different VAEs.",
+            inputs=[
+                io.Image.Input("images", tooltip="Video frames in the batch [frames, height, width, channels]."),
+                *filter_inputs(),
+                io.Int.Input("frames_per_video", default=0, min=0, max=4096,
+                             tooltip="Frames of one video when the batch holds several; 0 = the whole batch is one video."),
+            ],
+            outputs=[io.Image.Output(tooltip="The filtered frames, same shape.")],
+        )
+
+    @classmethod
+    def execute(cls, images, filter, mode, d_s, d_t, order, frames_per_video):
+        check_schema(cls, IMAGES_NODE, dict(filter=filter, mode=mode, d_s=d_s, d_t=d_t, order=order,
+                                            frames_per_video=frames_per_video))
+        check(images.ndim == 4, IMAGES_NODE, "images", f"needs frames [frames, height, width, channels]; got shape "
+                                                         f"{list(images.shape)}.")
+        per = frames_per_video or images.shape[0]
+        check(images.shape[0] % per == 0, IMAGES_NODE, "frames_per_video",
+              f"{images.shape[0]} frames are not a whole number of {per}-frame videos; use a divisor of "
+              f"{images.shape[0]} or 0.")
+        return io.NodeOutput(lpff_images(images, per, **filter_args(filter, mode, d_s, d_t, order)))
+
+
+NODES = [LPFFFilter, LPFFImages]

@@ -1,115 +1,245 @@
-"""Text2Video-Zero sampling (Khachatryan et al. 2023, Sect. 3.3; diffusers' TextToVideoZeroPipeline).
-
-Three phases on a DDIM schedule of N steps, with t0 < t1 counted from the end (T = step N−t1−1,
-T′ = step N−t0−1; defaults 47/44 give T = 941, T′ = 881 for 50 steps):
-  1. frame 1 alone, x_T^1 ~ N(0, I), DDIM from the start down to T (kept as x_T^1 of the video);
-  2. frame 1 alone, on from T down to T′;
-  3. frames k ≥ 2 get x_T^k = DDPM_forward(W_k(x_T′^1), T′ → T) (motion_warp.py), and all frames are
-     denoised jointly from T with cross-frame attention (cross_frame_attention.py).
-On any model (flow included) t0/t1 are positions in the model's own schedule: the paper's T = t1 and
-T′ = t0 (Eq. 5–6: x_T^k = DDPM_forward(W_k(x_T′^1), T′ → T)) are the sampler's levels σ_T = sigmas[N−t1−1]
-and σ_T′ = sigmas[N−t0−1], and the DDPM forward becomes sampling_math.renoise between them (its
-marginal is a(σ_T)·x₀ + b(σ_T)·ε). Flow trap: a(σ_max = 1) = 0, so T must be < σ_max (t1 ≤ N − 2 on a
-schedule starting at 1); the warped latent is re-noised to σ_T, never to pure noise.
-Long videos follow the reference's chunking: every chunk is [frame 0] + the next chunk_size−1
-frames, with the same seed, so frame 0 anchors every chunk; memory is bounded by the chunk.
-Written as a k-diffusion sampler (STYLE.md): `model(x, σ)` returns the CFG'd x̂₀.
-"""
+"""Text2Video-Zero (Khachatryan et al. 2023, Sect. 3.3) nodes: Cross-Frame Attention Patcher (Eq. 6),
+Motion-Latent Warp (Sect. 3.3.1), Text2Video-Zero Sampler."""
 from __future__ import annotations
 
 import torch
-from tqdm.auto import tqdm
+from comfy_api.latest import io
 
-from .motion_warp import motion_offsets, warp_latents
-from . import sampling_math as sm
-from .schedule import ddpm_forward, timestep_of
+from .core import sampling_math as sm
+from .glue.comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
+from .core.cross_frame_attention import ANCHORS
+from .core.errors import answer, check, check_schema, fail, first, schema_problem
+from .glue.model_families import DIT_BLOCK_CHOICES
+from .glue.model_patches import has_cross_frame_attention
+from .core.motion_warp import max_offset_fraction, motion_offsets, warp_latents
+from .core.schedule import ddpm_forward, timestep_of
+from .core.text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
 
-DEFAULTS = dict(frames=8, steps=50, t0=44, t1=47, motion_x=12.0, motion_y=12.0, cfg=7.5, chunk_size=8)
+CATEGORY = "VidLift/Text2Video-Zero"
 
 
-def phase_indices(steps: int, t0: int, t1: int) -> tuple[int, int]:
-    """Step indices of T and T′ in a schedule of `steps` steps (timesteps[-t1-1], timesteps[-t0-1])."""
-    return steps - t1 - 1, steps - t0 - 1
-
-
-def indices_problem(steps: int, t0: int, t1: int) -> tuple[str, str] | None:
-    """(parameter, why) when (steps, t0, t1) cannot be used, or None."""
-    if not 2 <= steps <= 1000:
-        return "steps", f"must be at least 2 and at most 1000 (the model's training timesteps), got {steps}."
-    if not 0 <= t0 < t1:
-        return "t0", f"needs 0 ≤ t0 < t1 (T′ = step N−t0−1 comes after T = step N−t1−1); got t0={t0}, t1={t1}."
-    if t1 > steps - 1:
-        return "t1", f"t1={t1} is outside the {steps}-step schedule; it must be at most steps−1 = {steps - 1}."
+def motion_problem(frames: int, motion_x: float, motion_y: float) -> tuple[str, str] | None:
+    frac = max_offset_fraction(range(frames), motion_x, motion_y)
+    if frac >= 1.0:
+        limit = 512.0 / max(frames - 1, 1)
+        return "motion_x/motion_y", (f"moves the last of {frames} frames by {frac:.2f}× the frame size, so it would "
+                                     f"hold no content of the first frame; keep |motion| × (frames − 1) below 512, "
+                                     f"i.e. |motion| < {limit:.1f}.")
     return None
 
 
-def chunk_plan(frames: int, chunk_size: int) -> list[list[int]]:
-    """Frame ids per sampling pass. One pass when the video fits; else the reference's chunks
-    [0] + range(start, end) with starts arange(0, frames, chunk_size−1), keeping ids[1:] of each."""
-    if chunk_size < 2 or frames <= chunk_size:
-        return [list(range(frames))]
-    starts = list(range(0, frames, chunk_size - 1))
-    ends = starts[1:] + [frames]
-    return [[0] + list(range(s, e)) for s, e in zip(starts, ends)]
+def signal_problem(sched, i1: int, t1: int) -> tuple[str, str] | None:
+    """Flow trap (MODERN_MODELS §2.4): at σ_max of a flow model a(σ) = 0, so re-noising the warped latents there
+    would erase the motion; T must sit below it."""
+    if sched.co.a(sched.sigmas[i1]) > 0:
+        return None
+    return "t1", (f"puts T at σ = {float(sched.sigmas[i1]):g}, the pure-noise level of this flow model, where the "
+                  f"warped motion would be erased; use t1 ≤ steps − 2.")
 
 
-def model_calls(steps: int, t0: int, t1: int, frames: int, chunk_size: int) -> int:
-    """Sampler steps in all (phases 1–2 once, phase 3 per chunk): the progress bar's length."""
-    i1, i0 = phase_indices(steps, t0, t1)
-    return i0 + len(chunk_plan(frames, chunk_size)) * (steps - i1)
+def indices_answer(node_class, node, steps, t0, t1):
+    """validate_inputs of the schedule inputs: their ranges, then the t0 < t1 ≤ steps−1 rule."""
+    return answer(node, first(schema_problem(node_class, dict(steps=steps, t0=t0, t1=t1)),
+                              lambda: None if None in (steps, t0, t1) else indices_problem(steps, t0, t1)))
 
 
-@torch.no_grad()
-def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, disable=None,
-                           t0=44, t1=47, motion_x=12.0, motion_y=12.0, chunk_size=0,
-                           first_frame_noise=None, renoise=None, sigma_table=None, co=None):
-    """Text2Video-Zero, Sect. 3.3 (Algorithm as in diffusers' TextToVideoZeroPipeline.__call__).
+def seeded_noise(seed: int, shape, frames: int) -> torch.Tensor:
+    """The reference's draws from one CPU generator: x_T^1 first, then ε for `frames` frames."""
+    g = torch.Generator("cpu").manual_seed(seed)
+    first = torch.randn((1, *shape), generator=g)
+    return first if frames == 0 else torch.randn((frames, *shape), generator=g)
 
-    x: [frames, C, h, w] initial state; only frame 0 is used, or `first_frame_noise` (N(0, I) in the
-    DDPM form, as the reference draws it) when given. renoise(n) gives the ε of the T′ → T forward
-    for n frames (called once per chunk, like the reference's re-seeded generator).
-    co=None: an SD discrete schedule, ComfyUI's x = x₀ + σ·ε, with the reference's ᾱ-table forward
-    (schedule.ddpm_forward on `sigma_table`, the model's σ_t for t = 0..999, comfy_glue.sigma_table). co given (any
-    model_sampling, sampling_math.coefficients) and no sigma_table: the generic forward sampling_math.renoise.
-    """
-    extra_args = {} if extra_args is None else extra_args
-    steps, frames = len(sigmas) - 1, x.shape[0]
-    i1, i0 = phase_indices(steps, t0, t1)
-    if co is None:
-        co = sm.VE
-        if sigma_table is None:
-            raise ValueError("an SD schedule needs its sigma_table (comfy_glue.sigma_table of the model)")
-    elif sigma_table is None and not co.a(sigmas[i1]) > 0:
-        raise ValueError(f"t1={t1} puts T at σ={float(sigmas[i1]):g}, where this model's signal coefficient "
-                         f"a(σ) is 0 (σ_max of a flow model): the warped motion would be erased; lower t1.")
-    s_in = x.new_ones([1])
-    done = 0
 
-    def denoise(z, i):
-        nonlocal done
-        d = model(z, sigmas[i] * s_in.expand(z.shape[0]), **extra_args)
-        if callback is not None:
-            callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": d})
-        done += 1
-        return sm.ddim_step(co, z, d, sigmas[i], sigmas[i + 1])
+def motion_inputs():
+    return [
+        io.Float.Input("motion_x", default=DEFAULTS["motion_x"], min=-512.0, max=512.0, step=0.5,
+                       tooltip="λ·δ_x: horizontal motion per frame in pixels of a 512-px canvas (the reference's "
+                               "units, whatever the video size). Positive moves the content left (camera pans right)."),
+        io.Float.Input("motion_y", default=DEFAULTS["motion_y"], min=-512.0, max=512.0, step=0.5,
+                       tooltip="λ·δ_y: vertical motion per frame on the 512-px canvas. Positive moves the content up."),
+    ]
 
-    x1 = x[:1] if first_frame_noise is None else sm.from_vp(co, first_frame_noise.to(x), sigmas[0])
-    for i in range(i0):                        # phases 1 and 2: the first frame alone
-        if i == i1:
-            x1_t1 = x1
-        x1 = denoise(x1, i)
-    if sigma_table is not None:
-        t_from, t_to = timestep_of(sigma_table, sigmas[i0]), timestep_of(sigma_table, sigmas[i1])
 
-    plan = chunk_plan(frames, chunk_size)
-    out = []
-    for ids in tqdm(plan, disable=disable or len(plan) == 1):
-        xk = warp_latents(x1, motion_offsets(ids[1:], motion_x, motion_y))
-        eps = renoise(len(ids) - 1) if renoise is not None else torch.randn_like(xk)
-        xk = (ddpm_forward(xk, sigma_table, t_from, t_to, eps.to(xk), sigmas[i0], sigmas[i1])
-              if sigma_table is not None else sm.renoise(co, xk, sigmas[i0], sigmas[i1], eps.to(xk)))
-        video = torch.cat([x1_t1, xk])         # phase 3: all frames jointly, cross-frame attention
-        for i in range(i1, steps):
-            video = denoise(video, i)
-        out.append(video if len(plan) == 1 else video[1:])
-    return torch.cat(out)
+def schedule_inputs():
+    return [
+        io.Int.Input("steps", default=DEFAULTS["steps"], min=2, max=1000,
+                     tooltip="Steps N. SD models: DDIM with leading spacing, as diffusers' DDIM (981, 961, …, 1 for 50). "
+                             "Flow models (Flux, Qwen-Image, …): ComfyUI's simple scheduler on the model's own shift."),
+        io.Int.Input("t0", default=DEFAULTS["t0"], min=0, max=999,
+                     tooltip="T′ = step N−t0−1 of the schedule (timestep 881 for 50 SD steps): where the first frame's "
+                             "latent is warped."),
+        io.Int.Input("t1", default=DEFAULTS["t1"], min=1, max=1000,
+                     tooltip="T = step N−t1−1 of the schedule (timestep 941 for 50 SD steps): where the warped latents "
+                             "are re-noised to and joint denoising starts. Must be larger than t0 and at most steps−1 "
+                             "(steps−2 on flow models, whose first level is pure noise)."),
+    ]
+
+
+class CrossFrameAttentionPatcher(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_CrossFrameAttention", display_name="Cross-Frame Attention Patcher", category=CATEGORY,
+            description="Text2Video-Zero cross-frame attention: every U-Net self-attention takes its keys and values "
+                        "from an anchor frame of its own cond/uncond chunk, so all frames share the first frame's "
+                        "appearance. Frames are the latent batch. With windows (Context-Guided Sampler, ComfyUI's context "
+                        "windows, AnimateDiff-Evolved) every window anchors on the video's first frame, not its own. "
+                        "On DiTs (Flux family, Qwen-Image) only the image tokens' keys/values are shared; text "
+                        "and reference tokens stay each frame's own. Returns a patched copy; the input model is "
+                        "untouched.",
+            inputs=[
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL U-Net or a DiT: Flux.1 / Flux.2 / Chroma, "
+                                                "Qwen-Image (DiTs need ComfyUI ≥ the attn1_patch hook of their blocks)."),
+                io.Combo.Input("anchor", options=list(ANCHORS), default="first",
+                               tooltip="first: every frame attends to frame 1 (the paper). first+previous: to frame 1 "
+                                       "and the previous frame (sparse-causal), for more motion."),
+                io.Float.Input("strength", default=1.0, min=0.0, max=1.0, step=0.05,
+                               tooltip="1 = the paper. Lower values blend each frame's own keys/values with the "
+                                       "anchor's (0 = plain self-attention)."),
+                io.Boolean.Input("input_blocks", default=True, tooltip="Patch the U-Net's input (down) blocks."),
+                io.Boolean.Input("middle_block", default=True, tooltip="Patch the U-Net's middle block."),
+                io.Boolean.Input("output_blocks", default=True, tooltip="Patch the U-Net's output (up) blocks."),
+                io.Combo.Input("dit_blocks", options=list(DIT_BLOCK_CHOICES), default="double+single", optional=True,
+                               tooltip="DiTs: which transformer blocks share the anchor's keys/values (Flux: double-"
+                                       "stream and single-stream blocks; Qwen-Image has double-stream blocks only). "
+                                       "U-Nets ignore it."),
+            ],
+            outputs=[io.Model.Output(tooltip="The model with cross-frame attention.")],
+        )
+
+    @classmethod
+    def execute(cls, model, anchor, strength, input_blocks, middle_block, output_blocks, dit_blocks="double+single"):
+        node = "Cross-Frame Attention Patcher"
+        check_schema(cls, node, dict(anchor=anchor, strength=strength, dit_blocks=dit_blocks))
+        adapter = require_family(model, node, "cross-frame attention")
+        chosen = [b for b, on in zip(("input", "middle", "output"), (input_blocks, middle_block, output_blocks)) if on]
+        return io.NodeOutput(adapter.install_cross_frame(model, anchor, strength, chosen + DIT_BLOCK_CHOICES[dit_blocks],
+                                                         node=node))
+
+
+class MotionLatentWarp(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_MotionLatentWarp", display_name="Motion-Latent Warp", category=CATEGORY,
+            description="Text2Video-Zero motion dynamics: builds the video's latent at step T from the first frame. "
+                        "Frame k is the first frame's latent at T′ translated by δ_k = λ·k·δ (nearest sampling, "
+                        "reflection padding, as the reference) and re-noised from T′ to T; frame 1 keeps its own T "
+                        "latent. Chain: KSamplerAdvanced (ddim, ddim_uniform) to T and to T′ → this → "
+                        "KSamplerAdvanced from step N−t1−1 without added noise, on a cross-frame-attention model.",
+            inputs=[
+                io.Model.Input("model", tooltip="The model whose noise schedule the latents are on (flow models: sample "
+                                                "the first frame with KSamplerAdvanced's simple scheduler)."),
+                io.Latent.Input("first_frame_at_T", tooltip="The first frame's latent at T (KSamplerAdvanced: "
+                                "end_at_step = steps−t1−1, return_with_leftover_noise enabled)."),
+                io.Latent.Input("first_frame_at_T0", tooltip="The first frame's latent at T′ (end_at_step = steps−t0−1)."),
+                io.Int.Input("frames", default=DEFAULTS["frames"], min=1, max=4096, tooltip="Number of video frames."),
+                *motion_inputs(),
+                *schedule_inputs(),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                             tooltip="Seed of the re-noising ε (drawn after the first frame's noise, as the reference)."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The video latent at T, with leftover noise: continue with "
+                                               "KSamplerAdvanced, add_noise disabled, start_at_step = steps−t1−1.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, steps, t0, t1):
+        return indices_answer(cls, "Motion-Latent Warp", steps, t0, t1)
+
+    @classmethod
+    def execute(cls, model, first_frame_at_T, first_frame_at_T0, frames, motion_x, motion_y, steps, t0, t1, seed):
+        node = "Motion-Latent Warp"
+        check_schema(cls, node, dict(frames=frames, motion_x=motion_x, motion_y=motion_y, steps=steps, t0=t0, t1=t1,
+                                     seed=seed))
+        fail(node, first(indices_problem(steps, t0, t1), motion_problem(frames, motion_x, motion_y)))
+        require_family(model, node)
+        x_t1 = require_image_latent(first_frame_at_T, model, node, "first_frame_at_T")[:1]
+        x_t0 = require_image_latent(first_frame_at_T0, model, node, "first_frame_at_T0")[:1]
+        check(x_t1.shape == x_t0.shape, node, "first_frame_at_T0",
+              f"has shape {list(x_t0.shape[1:])} but first_frame_at_T has {list(x_t1.shape[1:])}.")
+        if frames == 1:
+            return io.NodeOutput({"samples": x_t1.float()})
+        sched = sampling_schedule(model, steps)
+        i1, i0 = phase_indices(steps, t0, t1)
+        s1, s0 = sched.sigmas[i1], sched.sigmas[i0]
+        fail(node, signal_problem(sched, i1, t1))
+        lf, ms = model.get_model_object("latent_format"), model.get_model_object("model_sampling")
+        # a LATENT with leftover noise is the sampler state mapped out by inverse_noise_scaling (flow: x/(1−σ))
+        x = ms.noise_scaling(s0, torch.zeros_like(x_t0, dtype=torch.float32), lf.process_in(x_t0.float()))
+        warped = warp_latents(x, motion_offsets(range(1, frames), motion_x, motion_y))
+        eps = seeded_noise(seed, x_t0.shape[1:], frames - 1)
+        if sched.table is not None:              # SD: the reference's ᾱ-table forward
+            renoised = ddpm_forward(warped, sched.table, timestep_of(sched.table, s0), timestep_of(sched.table, s1),
+                                    eps, s0, s1)
+        else:
+            renoised = sm.renoise(sched.co, warped, s0, s1, eps)
+        out = torch.cat([x_t1.float(), lf.process_out(ms.inverse_noise_scaling(s1, renoised))])
+        return io.NodeOutput({"samples": out})
+
+
+class Text2VideoZeroSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_Text2VideoZeroSampler", display_name="Text2Video-Zero Sampler", category=CATEGORY,
+            description="The whole Text2Video-Zero procedure in one node, with the reference defaults: the first "
+                        "frame is denoised alone to T′, warped per frame by the global motion, re-noised to T, then "
+                        "all frames are denoised jointly with cross-frame attention (added if the model has none). "
+                        "Long videos are made in chunks anchored on the first frame, so memory stays bounded.",
+            inputs=[
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL U-Net or a DiT (Flux.1 / Flux.2 / Chroma, "
+                                                "Qwen-Image), optionally already patched (Cross-Frame Attention "
+                                                "Patcher, LoRA, …)."),
+                io.Conditioning.Input("positive", tooltip="The prompt."),
+                io.Conditioning.Input("negative", tooltip="The negative prompt (used when cfg > 1)."),
+                io.Latent.Input("latent", tooltip="An Empty Latent Image: its batch size is the number of frames "
+                                                  "and its size the video size. Its contents are not used."),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                             tooltip="Seed; the same seed gives the same video (the noise is drawn as the reference)."),
+                io.Float.Input("cfg", default=DEFAULTS["cfg"], min=0.0, max=100.0, step=0.1, round=0.01,
+                               tooltip="Classifier-free guidance scale (7.5 in the reference). Guidance-distilled "
+                                       "models (Flux.1-dev, Z-Image Turbo, Flux.2 klein) want 1: one chunk, no "
+                                       "negative pass."),
+                *motion_inputs(),
+                *schedule_inputs(),
+                io.Int.Input("chunk_size", default=DEFAULTS["chunk_size"], min=0, max=4096,
+                             tooltip="Frames per sampling pass for long videos (the first frame is added to every "
+                                     "pass as the anchor). 0 = all frames in one pass."),
+                io.Sigmas.Input("sigmas", optional=True,
+                                tooltip="Optional schedule replacing the DDIM one (steps is then len(sigmas)−1)."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, steps, t0, t1):
+        return indices_answer(cls, "Text2Video-Zero Sampler", steps, t0, t1)
+
+    @classmethod
+    def execute(cls, model, positive, negative, latent, seed, cfg, motion_x, motion_y, steps, t0, t1,
+                chunk_size, sigmas=None):
+        node = "Text2Video-Zero Sampler"
+        check_schema(cls, node, dict(seed=seed, cfg=cfg, motion_x=motion_x, motion_y=motion_y, steps=steps, t0=t0,
+                                     t1=t1, chunk_size=chunk_size))
+        adapter = require_family(model, node, "cross-frame attention")
+        x = require_image_latent(latent, model, node)
+        frames, shape = x.shape[0], x.shape[1:]
+        if sigmas is not None:
+            check(sigmas.ndim == 1 and len(sigmas) >= 3, node, "sigmas", "needs a schedule of at least 2 steps.")
+            steps = len(sigmas) - 1
+        # frame ids are absolute, also across chunks
+        fail(node, first(indices_problem(steps, t0, t1), motion_problem(frames, motion_x, motion_y)))
+        sched = sampling_schedule(model, steps, sigmas)
+        fail(node, signal_problem(sched, phase_indices(steps, t0, t1)[0], t1))
+
+        m = model if has_cross_frame_attention(model) else adapter.install_cross_frame(model, node=node)
+        options = dict(t0=t0, t1=t1, motion_x=motion_x, motion_y=motion_y, chunk_size=chunk_size,
+                       first_frame_noise=seeded_noise(seed, shape, 0), sigma_table=sched.table, co=sched.co,
+                       renoise=lambda n: seeded_noise(seed, shape, n))
+        out = run_sampler(m, positive, negative, cfg, (frames, *shape), sample_text2video_zero, options, sched.sigmas,
+                          model_calls(steps, t0, t1, frames, chunk_size), seed)
+        return io.NodeOutput({"samples": out})
+
+
+NODES = [CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler]

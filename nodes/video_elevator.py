@@ -1,183 +1,350 @@
-"""VideoElevator (Zhang et al. 2024, arXiv 2403.05438): T2V/T2I alternating sampling, as the official pipeline.
-
-The paper's sampling loop as VideoElevatorPipeline.__call__ implements it. Every step i of the T2I model's
-N DDIM steps (timesteps t_i) *elevates spatial quality*: one DDIM step of the T2I model with CFG w_I and
-cross-frame attention. At the refining steps *temporal motion refining* follows: the step's T2I x̂₀ is low-passed (LPFF, lpff.py; not at the last
-refining step), re-noised to the same t_i with the T2V model's own schedule (T2V-based SDEdit,
-x = x̂₀ + σ^V_{t_i}·ε), denoised K steps by the T2V model at t_i … t_{i+K−1} (CFG w_V), and the T2V's
-last x̂₀ is DDIM-inverted by the T2I model (negative prompt, no CFG) up to t_{i+1}; the T2I latent of
-step i is discarded. With PnP inversion every later step adds back the DDIM reconstruction error along
-the inversion trajectory, x_{i+1} += x^inv_{i+1} − DDIM(x^inv_i, x̂₀⁺(x^inv_i)) (positive prompt, no
-CFG), while the trajectory lasts. The two models meet only through clean latents x̂₀ (the paper's
-"uniform projection to noise-free latents"), so each keeps its own noise schedule.
-
-Written on x = a(σ)·x₀ + b(σ)·ε (sampling_math.py; EPS/V: x = x₀ + σ·ε). The models are k-diffusion
-denoisers returning x̂₀: image(x, σ, guidance), guidance "cfg", "positive" or "negative", on the T2I
-σ; video(x, σ) on the T2V model's σ at the same timesteps (a Wan 2.2 A14B expert pair switches on that σ,
-is_high_noise).
-
-Where we differ from the reference code, deliberately:
-- Inversion keeps every frame on frame 0 for cross-frame attention. The reference's processor assumes
-  two CFG halves, so in its uncond-only inversion batch frames F/2… attend to frame F/2 (§5(c)2).
-- T2V steps run on the T2I grid t_i … t_{i+K−1} for both step types. The reference's LCM scheduler
-  labels them with its own timesteps (879 where the latent is at 826, §5(c)4).
-- The PnP correction at a refining step is skipped: refining discards that latent (same output, one
-  U-Net call less per refining step).
-- The last step ends at σ = 0 (ComfyUI's ddim_uniform: the output is the last x̂₀); diffusers' DDIM
-  ends at ᾱ_0.
-- LCM-type T2V steps draw their fresh noise from a second generator (seed + 1) where the reference
-  uses the global RNG, so the SDEdit draws follow the reference's generator stream either way.
-Kept as the reference: the mixed-noise prior; SDEdit with ᾱ^V at t_i; the inversion reading the clean
-x̂₀ at ᾱ_0 (σ at t = 0) and evaluating the U-Net at each target timestep (DDIMInverseScheduler);
-negative prompt for inversion, positive for PnP; LPFF on x̂₀ in float32; i + K ≤ N (§5(c)5).
-"""
+"""T2V/T2I Alternating KSampler node (VideoElevator, Zhang et al. 2024): two MODELs in one
+sampling loop (video_elevator.py)."""
 from __future__ import annotations
 
+import math
+
 import torch
+from comfy_api.latest import io
 
-from . import sampling_math as sm
+import comfy.model_management
+import comfy.samplers
 
-# Wan 2.2 A14B's switch between its two experts, as its reference release configures it (`boundary` of T2V and I2V).
-EXPERT_BOUNDARY = {"T2V": 0.875, "I2V": 0.9}
-# The reference scripts' stable_steps (values N − i) at their own N (sd_zeroscope.py, sd_lavie.py, sd_animatelcm.py).
-PRESETS = {"ZeroScope": (50, (45, 35, 25, 15)), "LaVie": (50, (45, 35, 30, 25, 20, 15)),
-           "AnimateLCM": (30, (26, 21, 15, 9))}
-VIDEO_STEPS = ("ddim", "lcm")
+from .glue.comfy_glue import (PerCallModel, guider_of, is_sd_schedule, is_video_vae, require_family, require_image_latent,
+                         run_guider, sampling_schedule, vae_bridge)
+from .core.errors import answer, check, check_schema, fail, first, schema_problem
+from .core.lpff import SHAPES, lpff_frames_in_batch
+from .core import sampling_math as sm
+from .glue.model_families import video_adapter_for, video_families
+from .glue.model_patches import has_cross_frame_attention
+from .glue.video_bridge import Bridge, frames_problem, size_problem
+from .core.schedule import leading_timesteps
+from .core.video_elevator import (EXPERT_BOUNDARY, PRESETS, VIDEO_STEPS, elevate, is_high_noise, mixed_noise, model_calls,
+                             parse_remaining, preset_remaining, refine_indices, schedule_problem)
 
-
-def parse_remaining(text: str) -> list[int]:
-    """'45, 35, 25, 15' → [45, 35, 25, 15] (values N − i, the reference's `stable_steps`)."""
-    out = []
-    for item in text.replace(";", ",").replace(" ", ",").split(","):
-        if item.strip():
-            try:
-                out.append(int(item))
-            except ValueError:
-                raise ValueError(f"{item.strip()!r} is not a whole number; write N − i values such as "
-                                 f"45,35,25,15.") from None
-    return out
+NODE = "T2V/T2I Alternating KSampler"
+CUSTOM = "custom (refine_steps)"
+INVERSIONS = ("DDIM + PnP correction (reference)", "DDIM")
 
 
-def preset_remaining(name: str, steps: int) -> list[int]:
-    """The preset's N − i values. At the reference's N exactly its list; for another N each step index
-    is scaled, i = round(i_ref·N/N_ref), so the refining sits at the same fraction of the schedule."""
-    n_ref, remaining = PRESETS[name]
-    if steps == n_ref:
-        return list(remaining)
-    scaled = {steps - int((n_ref - r) * steps / n_ref + 0.5) for r in remaining}
-    return sorted(scaled, reverse=True)
+class ElevatorGuider(comfy.samplers.CFGGuider):
+    """The T2I model's CFGGuider, carrying the T2V model with a guider of its own.
 
+    Every T2V call is a sampling run of the T2V's own guider (comfy_glue.PerCallModel), so the T2V's
+    outer-sample wrappers, callbacks, conds and model_options apply as in a KSampler run of it: AnimateDiff-
+    Evolved's motion modules, for one, set themselves up there. Each phase loads its own model
+    (load_models_gpu, which frees what the other phase held when memory is short), so two big models need not
+    be resident together: every T2V run loads the T2V, `use` reloads the T2I when the loop returns to it. Two
+    clones of one checkpoint (e.g. T2V = the T2I + Temporal Shift) share their weights and so run each with its
+    own object and weight patches.
 
-def schedule_problem(remaining: list[int], steps: int, video_steps: int) -> tuple[str, str] | None:
-    """(parameter, why) when these refining steps cannot run, or None (i = N − r must be a step and i + K ≤ N).
-    The parameter is "refine_steps" for the refining list, however it was given."""
-    if video_steps < 1:
-        return "video_steps", f"video_steps K must be at least 1, got {video_steps}."
-    for r in remaining:
-        if not 1 <= r <= steps:
-            return "refine_steps", (f"refining step N − i = {r} is outside 1..{steps} (steps N = {steps}); each "
-                                    f"value counts the steps left, e.g. 45,35,25,15 refines at i = 5,15,25,35 of 50.")
-        if r < video_steps:
-            return "refine_steps/video_steps", (
-                f"refining step N − i = {r} (i = {steps - r}) leaves {r} steps but video_steps K = {video_steps} "
-                f"T2V steps need i + K ≤ N; lower K or refine earlier.")
-    return None
+    An expert pair (Wan 2.2 A14B): `video_models` = (high-noise, low-noise), each with a guider of its own (the same
+    conds and cfg), so each runs with its own model_sampling, patches and loading; a T2V call at σ goes to the
+    high-noise expert when σ ≥ `boundary` (video_elevator.is_high_noise), else to the low-noise one."""
 
+    def __init__(self, image_model, video_models, image_conds, video_conds, image_cfg, video_cfg, video_sigmas,
+                 boundary=EXPERT_BOUNDARY["T2V"]):
+        self.shared = any(image_model.is_clone(m) for m in video_models)
+        super().__init__(image_model.clone())
+        self.set_conds(*image_conds)
+        self.set_cfg(image_cfg)
+        self.videos = [comfy.samplers.CFGGuider(m) for m in video_models]
+        for guider in self.videos:
+            guider.set_conds(*video_conds)
+            guider.set_cfg(video_cfg)
+        self.video_sigmas, self.boundary, self.active = video_sigmas, boundary, None
 
-def refine_indices(remaining: list[int], steps: int) -> list[int]:
-    return sorted({steps - r for r in remaining})
+    def outer_sample(self, *args, **kwargs):
+        self.active = "image"
+        return super().outer_sample(*args, **kwargs)
 
+    def use(self, which: str):
+        if which != self.active and which == "image":
+            comfy.model_management.load_models_gpu([self.model_patcher])   # a T2V run may have swapped it out
+            if self.shared:
+                self.model_patcher.pre_run()
+        self.active = which
 
-def model_calls(steps: int, refine: list[int], video_steps: int, pnp: bool = True, bridge_ops: int = 0) -> dict[str, int]:
-    """Calls of `elevate` by kind: T2I steps, T2V steps, inversion steps, PnP corrections and, with a VAE bridge
-    (video_bridge.Bridge, `bridge_ops` VAE decodes/encodes per refining), the bridge's VAE calls."""
-    refine = sorted(set(refine))
-    corrections = 0
-    if pnp:  # after a refine at i: steps i+1 … up to the next refine (exclusive) and at most N−2
-        for k, i in enumerate(refine):
-            end = refine[k + 1] - 1 if k + 1 < len(refine) else steps - 1
-            corrections += max(0, min(end, steps - 2) - i)
-    calls = dict(image=steps, video=len(refine) * video_steps, inversion=sum(steps - i - 1 for i in refine),
-                 pnp=corrections)
-    return {**calls, "bridge": len(refine) * bridge_ops} if bridge_ops else calls
+    def predict_prompt(self, x, sigma, which, model_options):
+        """x̂₀ of one prompt without CFG: the reference's inversion (negative) and PnP (positive) calls."""
+        self.use("image")
+        return comfy.samplers.calc_cond_batch(self.inner_model, [self.conds[which]], x, sigma, model_options)[0]
 
-
-def is_high_noise(sigma: float, boundary: float) -> bool:
-    """Wan 2.2 A14B's expert switch: the high-noise expert at t ≥ boundary·T, the low-noise one below (T = 1000 train
-    timesteps, t on the shifted schedule). A flow model's t is 1000·σ, so the rule is σ ≥ boundary on the T2V's
-    own σ."""
-    return float(sigma) >= boundary
-
-
-def mixed_noise(generator: torch.Generator, frames: int, shape, alpha: float) -> torch.Tensor:
-    """The mixed-noise prior z_T = (α·b + r_f)/√(1 + α²): b shared by all frames, r_f per frame, drawn in
-    this order from one CPU generator as the reference's `prepare_mixed_latents` (VP form, unit variance)."""
-    base = torch.randn((1, *shape), generator=generator)
-    res = torch.randn((frames, *shape), generator=generator)
-    return (alpha * base + res) / (1 + alpha ** 2) ** 0.5
-
-
-def invert(image, x0: torch.Tensor, sigmas_up, report=None, co=sm.VE) -> list[torch.Tensor]:
-    """DDIM inversion of a clean latent by the T2I model with the negative prompt, no CFG (§5(c)1).
-
-    sigmas_up = [σ(t = 0), σ_{N−1}, …, σ_{i+1}]: x̂₀ is read as the sample at ᾱ_0 (the reference's
-    `initial_alpha_cumprod`); each step evaluates the model at its target level. Returns the
-    trajectory, VE states at σ_{N−1} … σ_{i+1} (the last is where sampling resumes)."""
-    x, path = sm.from_vp(co, x0, sigmas_up[0]), []
-    for s, s_next in zip(sigmas_up[:-1], sigmas_up[1:]):
-        x_in = sm.read_at(co, x, s, s_next)
-        denoised = image(x_in, s_next, "negative")
-        if report is not None:
-            report(x_in, denoised, s_next)
-        x = sm.ddim_invert(co, x, sm.eps_from_x0(co, x_in, denoised, s_next), s, s_next)
-        path.append(x)
-    return path
+    def predict_video(self, x, sigma, seed=None):
+        self.use("video")
+        high, *low = self.videos
+        guider = high if not low or is_high_noise(sigma[0], self.boundary) else low[0]
+        return PerCallModel(guider, self.video_sigmas, seed)(x, sigma)
 
 
 @torch.no_grad()
-def elevate(image, video, x, sigmas, video_sigmas, sigma_floor, refine, video_steps=8, noise=None, lpf=None,
-            pnp=True, video_step="ddim", step_noise=None, callback=None, image_co=sm.VE, video_co=sm.VE, bridge=None):
-    """The VideoElevator loop (module docstring). x: the VE state at sigmas[0]; sigmas: the T2I DDIM σ
-    at t_0 … t_{N−1} then 0; video_sigmas: the T2V σ at t_0 … t_{N−1}; sigma_floor: the T2I σ at t = 0;
-    refine: step indices i; noise(like): the SDEdit ε shaped like the T2V latent `like`; step_noise(like): the LCM
-    steps' ε; lpf(x̂₀): LPFF or None; image_co/video_co: each model's sampling coefficients (sampling_math; default
-    the EPS/V form); bridge: a video_bridge.Bridge when the T2V works in another latent space or layout (its x̂₀
-    goes there and back through the VAEs, each VAE call a step of the callback), None when both share one."""
-    steps, refine, done = len(sigmas) - 1, sorted(set(refine)), 0
-    if refine and (refine[0] < 0 or refine[-1] + video_steps > steps):
-        raise ValueError(f"refining steps {refine} with K = {video_steps} need 0 ≤ i and i + K ≤ N = {steps}.")
-    noise = noise or torch.randn_like
-    step_noise = step_noise or torch.randn_like
+def sample_video_elevator(model, x, sigmas, extra_args=None, callback=None, disable=None, initial=None,
+                          video_sigmas=None, **options):
+    """VideoElevator as a k-diffusion sampler (video_elevator.elevate); its guider is an ElevatorGuider.
+    `initial` is z_T in the DDPM form, as the reference draws it (the model input at σ_max)."""
+    extra_args = {} if extra_args is None else extra_args
+    guider, ones = guider_of(model), x.new_ones([x.shape[0]])
+    shown = {}
 
-    def report(x_, denoised, sigma):
-        nonlocal done
-        if callback is not None:
-            callback({"x": x_, "i": done, "sigma": sigma, "sigma_hat": sigma, "denoised": denoised})
-        done += 1
-        return denoised
+    def progress(d):            # a bridged T2V step or VAE call previews the T2I's latest estimate
+        if d["denoised"].shape == x.shape:
+            shown.update(x=d["x"], denoised=d["denoised"])
+        callback({**d, **shown})
 
-    path = []                                   # inversion trajectory; path[-1] is at the current level
-    for i in range(steps):
-        x0 = report(x, image(x, sigmas[i], "cfg"), sigmas[i])          # spatial quality elevating
-        x_next = sm.ddim_step(image_co, x, x0, sigmas[i], sigmas[i + 1])
-        if i in refine:                                                 # temporal motion refining
-            if lpf is not None and i != refine[-1]:
-                x0 = lpf(x0)
-            vs = video_sigmas
-            tick = lambda: report(x, x0, sigmas[i])                      # noqa: E731 (a bridge VAE call)
-            x0_video = x0 if bridge is None else bridge.to_video(x0, tick)
-            v = sm.noised(video_co, x0_video, noise(x0_video).to(x0_video), vs[i])   # T2V-based SDEdit at t_i
-            for j in range(i, i + video_steps):
-                v0 = report(v, video(v, vs[j]), vs[j])
-                if j + 1 < i + video_steps:
-                    v = (sm.ddim_step(video_co, v, v0, vs[j], vs[j + 1]) if video_step == "ddim"
-                         else sm.noised(video_co, v0, step_noise(v0).to(v0), vs[j + 1]))  # LCM: x̂₀ + fresh noise
-            v0 = v0 if bridge is None else bridge.to_image(v0, tick)
-            path = invert(image, v0, [sigma_floor] + [sigmas[k] for k in range(steps - 1, i, -1)], report, image_co)
-            x_next = path[-1] if path else v0
-        elif pnp and len(path) > 1:                                     # PnP inversion correction
-            x_inv = path.pop()
-            x0_inv = report(x_inv, image(x_inv, sigmas[i], "positive"), sigmas[i])
-            x_next = x_next + path[-1] - sm.ddim_step(image_co, x_inv, x0_inv, sigmas[i], sigmas[i + 1])
-        x = x_next
-    return x
+    def image(x_, sigma, guidance):
+        if guidance == "cfg":
+            guider.use("image")
+            return model(x_, sigma * ones, **extra_args)
+        return guider.predict_prompt(x_, sigma * ones, guidance, extra_args["model_options"])
+
+    def video(x_, sigma):
+        return guider.predict_video(x_, sigma * x_.new_ones([x_.shape[0]]), extra_args.get("seed"))
+
+    start = sm.from_vp(options["image_co"], initial.to(x), sigmas[0])
+    return elevate(image, video, start, sigmas, video_sigmas.to(x), callback=callback and progress, **options)
+
+
+def remaining_for(preset: str, refine_steps: str, steps: int) -> list[int]:
+    return parse_remaining(refine_steps) if preset == CUSTOM else preset_remaining(preset, steps)
+
+
+def settings_problem(steps, preset, refine_steps, video_steps) -> tuple[str, str] | None:
+    """(parameter, problem) for refining settings that cannot run, or None; a preset's list is named "preset"."""
+    source = "refine_steps" if preset == CUSTOM else "preset"
+    if preset != CUSTOM and preset not in PRESETS:
+        return "preset", f"must be one of {[*PRESETS, CUSTOM]}, got {preset!r}."
+    try:
+        remaining = remaining_for(preset, refine_steps, steps)
+    except ValueError as e:
+        return source, str(e)
+    found = schedule_problem(remaining, steps, video_steps)
+    return found and (found[0].replace("refine_steps", source), found[1])
+
+
+def require_video_model(image_model, video_model, image_vae, video_vae):
+    """Same-space pair (frames in the batch, one VAE): None. A native video T2V: (its VideoAdapter, the
+    video_bridge.Bridge, (image_vae, video_vae))."""
+    lf_i, lf_v = (m.get_model_object("latent_format") for m in (image_model, video_model))
+    same = type(lf_i) is type(lf_v) and lf_i.scale_factor == lf_v.scale_factor
+    native = video_adapter_for(video_model)
+    if native is None:
+        check(same, NODE, "video_model",
+              f"works on {type(lf_v).__name__} latents ({lf_v.latent_channels} channels) but image_model on "
+              f"{type(lf_i).__name__} latents ({lf_i.latent_channels} channels); a T2V with frames in the batch must "
+              f"share one latent space with the T2I (the same VAE), e.g. SD1.5 with an SD1.5-based video model; "
+              f"a native video model ({video_families()}) is reached through image_vae and video_vae.")
+        require_family(video_model, NODE, param="video_model")
+        for param, vae in (("video_vae", video_vae), ("image_vae", image_vae)):
+            check(vae is None, NODE, param, "is connected but the two models share one latent space with frames in "
+                                            "the batch, so there is no VAE bridge to use; disconnect it.")
+        return None
+    check(image_vae is not None, NODE, "image_vae",
+          f"is needed: video_model is a {native.name} video model ({type(lf_v).__name__} video latents), so the T2I's "
+          f"estimates reach it through pixels; connect the VAE of image_model ({type(lf_i).__name__} latents).")
+    check(same or video_vae is not None, NODE, "video_vae",
+          f"is needed: video_model ({native.name}) works on {type(lf_v).__name__} latents, image_model on "
+          f"{type(lf_i).__name__}; connect the {native.name} VAE.")
+    video_vae = video_vae or image_vae            # one latent space: one VAE can encode both (Qwen-Image ↔ Wan 2.1)
+    for param, vae, fmt in (("image_vae", image_vae, lf_i), ("video_vae", video_vae, lf_v)):
+        check(vae.latent_channels == fmt.latent_channels, NODE, param,
+              f"makes {vae.latent_channels}-channel latents but its model works on {fmt.latent_channels}-channel "
+              f"{type(fmt).__name__} latents; connect that model's own VAE.")
+    check(is_video_vae(video_vae), NODE, "video_vae", f"is an image VAE; the {native.name} model needs its video VAE.")
+    return native, vae_bridge(image_vae, video_vae, lf_i, lf_v, shared=same), (image_vae, video_vae)
+
+
+def require_expert_pair(video_model, low_noise, native):
+    """A low-noise expert needs video_model to be a native video model of its own family and latent space (Wan 2.2
+    A14B: two WAN21-class models in Wan 2.1's latent space)."""
+    if low_noise is None:
+        return
+    param, low = "video_model_low_noise", video_adapter_for(low_noise)
+    check(native is not None, NODE, param,
+          f"is connected but video_model is not a native video model ({video_families()}); a low-noise expert pairs "
+          f"with its high-noise expert as video_model (Wan 2.2 A14B: both experts, Wan 2.1 class), so connect the "
+          f"high-noise expert there or disconnect video_model_low_noise.")
+    lf_h, lf_l = (m.get_model_object("latent_format") for m in (video_model, low_noise))
+    check(low is native and type(lf_h) is type(lf_l), NODE, param,
+          f"is a {low.name if low else 'non-video'} model on {type(lf_l).__name__} latents but video_model (the "
+          f"high-noise expert) is a {native.name} model on {type(lf_h).__name__} latents; the two experts must be one "
+          f"family in one latent space (Wan 2.2 A14B: high- and low-noise experts, both Wan 2.1 class).")
+
+
+def require_video_size(x, adapter, native, vaes):
+    """Frames c·n + 1 (the family's causal factor: 4 Wan / HunyuanVideo 1.5, 8 LTX) and a pixel size both models take
+    (the video VAE's own compression × the family's patch), else an error offering valid values."""
+    image_vae, video_vae = vaes
+    fail(NODE, frames_problem(x.shape[0], native.temporal, native.name))
+    scale = image_vae.spacial_compression_encode()
+    height, width = x.shape[-2] * scale, x.shape[-1] * scale
+    image_multiple = adapter.latent.get("multiple", scale)           # VAE × patch (U-Nets: the VAE's 8)
+    video_multiple = video_vae.spacial_compression_encode() * native.patch
+    fail(NODE, size_problem(height, width, math.lcm(image_multiple, video_multiple),
+                            f"the image model (×{image_multiple}) and the {native.name} model (VAE "
+                            f"{video_vae.spacial_compression_encode()} × patch {native.patch})"))
+
+
+def require_frames(cond, frames: int, param: str):
+    for c in cond:
+        n = c[0].shape[0] if torch.is_tensor(c[0]) else 1
+        check(n in (1, frames), NODE, param,
+              f"holds {n} conditionings (one per frame?) but the latent has {frames} frames; "
+              f"use one conditioning for all frames or exactly one per frame.")
+
+
+def video_sigmas_of(video_model, steps: int) -> torch.Tensor:
+    """σ of the T2V model's own schedule at the T2I's steps (the SDEdit and T2V levels): on SD schedules at the
+    T2I's DDIM timesteps, else the T2V's own schedule of `steps` steps (comfy_glue.sampling_schedule)."""
+    if not is_sd_schedule(video_model):
+        return sampling_schedule(video_model, steps).sigmas[:-1]
+    ms = video_model.get_model_object("model_sampling")
+    return torch.stack([ms.sigma(torch.tensor(float(t))) for t in leading_timesteps(steps)]).float().cpu()
+
+
+class AlternatingKSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="VidLift_AlternatingKSampler", display_name=NODE, category="VidLift/VideoElevator",
+            description="VideoElevator: a text-to-image model (T2I) makes the frames' quality, a text-to-video model "
+                        "(T2V) their motion. Every step is a T2I DDIM step with cross-frame attention; at the "
+                        "refining steps the T2I's clean estimate is low-passed over time (LPFF), re-noised and "
+                        "denoised a few steps by the T2V, then DDIM-inverted by the T2I back to the next step's noise "
+                        "level. The models may be different checkpoints or patched copies of one in one latent space "
+                        "(frames are the latent batch), or a native video model as T2V (Wan 2.1, Wan 2.2 5B, "
+                        "HunyuanVideo 1.5: frames 4n+1; LTX-Video: 8n+1), reached through the VAEs (image_vae, "
+                        "video_vae); Wan 2.2 A14B as a pair of experts (video_model_low_noise).",
+            inputs=[
+                io.Model.Input("image_model", tooltip="T2I: an SD1.x / SD2.x / SDXL model (a LoRA'd style model is "
+                                                      "the paper's use), or a DiT image model (Qwen-Image, Flux, …)."),
+                io.Conditioning.Input("image_positive", tooltip="The prompt, encoded with the T2I model's CLIP."),
+                io.Conditioning.Input("image_negative", tooltip="The negative prompt for the T2I (also used, without "
+                                                               "CFG, for the DDIM inversion, as the reference)."),
+                io.Model.Input("video_model", tooltip="T2V: a model that takes frames in the batch in the same latent "
+                                                      "space (AnimateDiff on SD1.5, or an SD model with Temporal Shift "
+                                                      "/ Cross-Frame Attention), or a native video model: Wan 2.1, "
+                                                      "Wan 2.2 5B, LTX-Video, HunyuanVideo 1.5 (connect image_vae "
+                                                      "and video_vae), or Wan 2.2 A14B's high-noise expert (with "
+                                                      "video_model_low_noise). Its own noise schedule is used."),
+                io.Conditioning.Input("video_positive", tooltip="The prompt, encoded with the T2V model's CLIP."),
+                io.Conditioning.Input("video_negative", tooltip="The negative prompt for the T2V."),
+                io.Latent.Input("latent", tooltip="An Empty Latent Image: batch size = frames, size = video size. "
+                                                  "Its contents are not used."),
+                io.Int.Input("seed", default=42, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
+                             tooltip="Seed of the mixed noise and of every re-noising (drawn in the reference's order)."),
+                io.Int.Input("steps", default=50, min=1, max=1000,
+                             tooltip="T2I DDIM steps N (leading spacing: 981, 961, …, 1 for 50). Reference: 50 "
+                                     "(AnimateLCM: 30)."),
+                io.Float.Input("image_cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
+                               tooltip="T2I classifier-free guidance (7.5 in every reference script)."),
+                io.Float.Input("video_cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
+                               tooltip="T2V classifier-free guidance: LaVie / ZeroScope 7.5, AnimateLCM 2.0."),
+                io.Combo.Input("preset", options=[*PRESETS, CUSTOM], default="ZeroScope",
+                               tooltip="Refining steps of the reference scripts, as N − i: ZeroScope 45,35,25,15; "
+                                       "LaVie 45,35,30,25,20,15 (both N = 50); AnimateLCM 26,21,15,9 (N = 30). For "
+                                       "another N the step indices scale (i·N/N_ref). Their other settings: "
+                                       "ZeroScope K 8, d_t 0.4, α 1.5; LaVie K 8, d_t 0.5, α 1.0; AnimateLCM K 6, "
+                                       "d_t 0.6, α 0.5, video_cfg 2, lcm steps. custom: use refine_steps."),
+                io.String.Input("refine_steps", default="45,35,25,15",
+                                tooltip="With preset = custom: comma-separated N − i values (steps left, as the "
+                                        "reference's stable_steps): 45,35,25,15 refines at i = 5,15,25,35 of 50. "
+                                        "Empty = no refining (plain T2I DDIM)."),
+                io.Int.Input("video_steps", default=8, min=1, max=1000,
+                             tooltip="K: T2V steps per refining (8 LaVie / ZeroScope, 6 AnimateLCM); needs i + K ≤ N."),
+                io.Combo.Input("video_sampler", options=list(VIDEO_STEPS), default="ddim",
+                               tooltip="T2V step: ddim (LaVie, ZeroScope) or lcm (x̂₀ + fresh noise, for AnimateLCM "
+                                       "/ LCM-LoRA video models)."),
+                io.Combo.Input("lpff_filter", options=[*SHAPES, "off"], default="gaussian",
+                               tooltip="LPFF on the T2I estimate before the T2V (not at the last refining step): "
+                                       "gaussian (reference), butterworth (order 4), ideal, box, or off."),
+                io.Float.Input("d_s", default=1.0, min=0.0, max=4.0, step=0.05,
+                               tooltip="LPFF spatial cut-off (1.0 in every reference script)."),
+                io.Float.Input("d_t", default=0.4, min=0.0, max=4.0, step=0.05,
+                               tooltip="LPFF temporal cut-off: ZeroScope 0.4, LaVie 0.5, AnimateLCM 0.6."),
+                io.Combo.Input("inversion", options=list(INVERSIONS), default=INVERSIONS[0],
+                               tooltip="DDIM inversion of the T2V result back to T2I noise; the PnP correction "
+                                       "(reference default) adds the inversion's reconstruction error back on the "
+                                       "following steps, keeping the T2V's motion."),
+                io.Float.Input("mixed_noise_alpha", default=1.5, min=0.0, max=100.0, step=0.05,
+                               tooltip="α of the mixed-noise prior (α·shared + per-frame)/√(1+α²): ZeroScope 1.5, "
+                                       "LaVie 1.0, AnimateLCM 0.5; 0 = independent noise per frame."),
+                io.Boolean.Input("cross_frame_attention", default=True,
+                                 tooltip="Add Cross-Frame Attention (every frame attends to frame 1) to a copy of the "
+                                         "T2I model, as the reference's inflated T2I; skipped if it already has it."),
+                io.Vae.Input("image_vae", optional=True,
+                             tooltip="With a native video model (Wan, LTX-Video, HunyuanVideo 1.5) as T2V: the T2I's "
+                                     "VAE. The T2I's estimate is decoded with it, and the T2V's result encoded back frame by frame. Leave it "
+                                     "unconnected when both models take frames in the batch in one latent space."),
+                io.Vae.Input("video_vae", optional=True,
+                             tooltip="With a native video model as T2V: its video VAE (the Wan, LTX-Video or "
+                                     "HunyuanVideo 1.5 VAE), which encodes the frames as one video and decodes the T2V's result. Not needed when the T2I "
+                                     "lives in the same latent space (Qwen-Image with Wan 2.1: image_vae serves both)."),
+                io.Model.Input("video_model_low_noise", optional=True,
+                               tooltip="Wan 2.2 A14B as T2V: its low-noise expert, with the high-noise expert as "
+                                       "video_model. Each T2V step runs the high-noise expert at σ ≥ expert_boundary "
+                                       "and this one below (each with its own patches and model_sampling, the same "
+                                       "prompts and video_cfg). Unconnected: video_model runs every T2V step."),
+                io.Float.Input("expert_boundary", default=EXPERT_BOUNDARY["T2V"], min=0.0, max=1.0, step=0.005,
+                               optional=True,
+                               tooltip="With video_model_low_noise: the T2V σ at which the experts switch, the "
+                                       "high-noise expert at σ ≥ boundary (Wan 2.2's t ≥ boundary·1000 with t = "
+                                       "1000·σ). Wan 2.2 A14B T2V: 0.875 (its I2V pair: 0.9). Unused without it."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The video latent, frames in the batch.")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, steps, preset, refine_steps, video_steps, expert_boundary=None):
+        values = (steps, preset, refine_steps, video_steps)
+        return answer(NODE, first(schema_problem(cls, dict(steps=steps, preset=preset, video_steps=video_steps,
+                                                           expert_boundary=expert_boundary)),
+                                  lambda: None if None in values else settings_problem(*values)))
+
+    @classmethod
+    def execute(cls, image_model, image_positive, image_negative, video_model, video_positive, video_negative, latent,
+                seed, steps, image_cfg, video_cfg, preset, refine_steps, video_steps, video_sampler, lpff_filter,
+                d_s, d_t, inversion, mixed_noise_alpha, cross_frame_attention, image_vae=None, video_vae=None,
+                video_model_low_noise=None, expert_boundary=EXPERT_BOUNDARY["T2V"]):
+        check_schema(cls, NODE, dict(seed=seed, steps=steps, image_cfg=image_cfg, video_cfg=video_cfg, preset=preset,
+                                     video_steps=video_steps, video_sampler=video_sampler, lpff_filter=lpff_filter,
+                                     d_s=d_s, d_t=d_t, inversion=inversion, mixed_noise_alpha=mixed_noise_alpha,
+                                     expert_boundary=expert_boundary))
+        fail(NODE, settings_problem(steps, preset, refine_steps, video_steps))
+        adapter = require_family(image_model, NODE, param="image_model")
+        bridged = require_video_model(image_model, video_model, image_vae, video_vae)
+        require_expert_pair(video_model, video_model_low_noise, bridged and bridged[0])
+        x = require_image_latent(latent, image_model, NODE)
+        frames, shape = x.shape[0], x.shape[1:]
+        if bridged:
+            require_video_size(x, adapter, bridged[0], bridged[2])
+        for param, cond in (("image_positive", image_positive), ("image_negative", image_negative),
+                            ("video_positive", video_positive), ("video_negative", video_negative)):
+            require_frames(cond, frames, param)
+
+        if cross_frame_attention and not has_cross_frame_attention(image_model):
+            adapter.require("cross-frame attention", NODE, "image_model")
+            image_model = adapter.install_cross_frame(image_model, node=NODE)
+        refine = refine_indices(remaining_for(preset, refine_steps, steps), steps)
+        sched, video_sigmas = sampling_schedule(image_model, steps), video_sigmas_of(video_model, steps)
+        generator, step_generator = (torch.Generator("cpu").manual_seed(s) for s in (seed, seed + 1))
+        lpf = None if lpff_filter == "off" else (
+            lambda x0: lpff_frames_in_batch(x0, frames, shape=lpff_filter, d_s=float(d_s), d_t=float(d_t)))
+        options = dict(initial=mixed_noise(generator, frames, shape, mixed_noise_alpha), video_sigmas=video_sigmas,
+                       sigma_floor=float(image_model.get_model_object("model_sampling").sigma_min), refine=refine, video_steps=video_steps, lpf=lpf,
+                       pnp=inversion == INVERSIONS[0], video_step=video_sampler,
+                       image_co=sched.co, video_co=sm.coefficients(video_model.get_model_object("model_sampling")),
+                       noise=lambda like: torch.randn(like.shape, generator=generator),
+                       step_noise=lambda like: torch.randn(like.shape, generator=step_generator),
+                       bridge=bridged and bridged[1])
+        experts = [m for m in (video_model, video_model_low_noise) if m is not None]
+        guider = ElevatorGuider(image_model, experts, (image_positive, image_negative),
+                                (video_positive, video_negative), image_cfg, video_cfg,
+                                torch.cat([video_sigmas, video_sigmas.new_zeros(1)]), float(expert_boundary))
+        total = sum(model_calls(steps, refine, video_steps, options["pnp"],
+                                Bridge.OPS_PER_REFINING if bridged else 0).values())
+        out = run_guider(guider, (frames, *shape), sample_video_elevator, options, sched.sigmas, total,
+                         seed)
+        return io.NodeOutput({"samples": out})
+
+
+NODES = [AlternatingKSampler]

@@ -25,6 +25,6 @@ def pack_package() -> types.ModuleType:
 
 
 def pack_module(name: str) -> types.ModuleType:
-    """`pack_module("nodes.lpff")` is `vidlift.nodes.lpff`."""
+    """`pack_module("nodes.lpff")` is `vidlift.nodes.core.lpff`."""
     pack_package()
     return importlib.import_module(f"{NAME}.{name}")

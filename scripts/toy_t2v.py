@@ -44,7 +44,7 @@ def t2v_model(model, lora_path=T2V, shift=True, lora=True):
     """The toy T2V: model + LoRA (stock loader) + Temporal Shift Patcher; shift/lora False for the ablations."""
     import comfy.sd
     import comfy.utils
-    patcher = pack_module("nodes.node_temporal_shift").TemporalShiftPatcher
+    patcher = pack_module("nodes.latent_shift").TemporalShiftPatcher
     if lora:
         sd = comfy.utils.load_torch_file(lora_path, safe_load=True)
         model = comfy.sd.load_lora_for_models(model, None, sd, 1.0, 0.0)[0]

@@ -13,29 +13,19 @@ import argparse
 import os
 import sys
 import tempfile
-import types
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import toy_model  # noqa: E402
 from comfy_env import BASE_DIR, import_comfy  # noqa: E402
+from pack_import import pack_module  # noqa: E402
 from toy_world import world  # noqa: E402
 
 LORA = os.path.join(toy_model.ROOT, "models", "toy", "vidlift-toy-shift-lora.safetensors")
 CHECKPOINT = os.path.join(BASE_DIR, "models", "checkpoints", "vidlift-toy-sd15.safetensors")
 FRAMES = 16
 SHIFT = dict(shift_fraction=0.125, position="before conv1", boundary="zero")  # the Temporal Shift Patcher's defaults
-
-
-def pack_node(name):
-    """The pack's node module `name`, imported as ComfyUI imports the pack (a package of the repository root)."""
-    if "vidlift" not in sys.modules:
-        pkg = types.ModuleType("vidlift")
-        pkg.__path__ = [toy_model.ROOT]
-        sys.modules["vidlift"] = pkg
-    import importlib
-    return importlib.import_module(f"vidlift.nodes.{name}")
 
 
 def clips(count, seed, resolution=64):
@@ -66,8 +56,8 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     import_comfy(cpu=True)
     import folder_paths
-    trainer = pack_node("node_shift_lora_train").TrainTemporalShiftLoRA
-    targets = pack_node("shift_lora_training").TARGETS[0]
+    trainer = pack_module("nodes.latent_shift_trainer").TrainTemporalShiftLoRA
+    targets = pack_module("nodes.glue.shift_lora_training").TARGETS[0]
     model, clip, vae = toy_model.load_toy(CHECKPOINT)
     with tempfile.TemporaryDirectory() as loras:
         folder_paths.folder_names_and_paths["loras"] = ([loras], {".safetensors"})

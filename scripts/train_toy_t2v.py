@@ -84,8 +84,8 @@ def main(argv=None):
     import_comfy(cpu=True)
     import folder_paths
     from safetensors import safe_open
-    trainer = pack_module("nodes.node_shift_lora_train").TrainTemporalShiftLoRA
-    targets = pack_module("nodes.shift_lora_training").TARGETS[0]
+    trainer = pack_module("nodes.latent_shift_trainer").TrainTemporalShiftLoRA
+    targets = pack_module("nodes.glue.shift_lora_training").TARGETS[0]
     os.makedirs(a.work, exist_ok=True)
     folder_paths.folder_names_and_paths["loras"] = ([a.work], {".safetensors"})
     model, clip, vae = toy_model.load_toy(CHECKPOINT)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import types
 from collections import Counter
 
 import pytest
@@ -14,15 +13,13 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from comfy_env import import_comfy  # noqa: E402
+from pack_import import pack_package  # noqa: E402
 
 import_comfy(cpu=True)
 
 # The pack as package `vidlift` without executing its root __init__ (which registers nodes with a
 # running ComfyUI); ComfyUI's own top-level `nodes` module stays importable under its name.
-if "vidlift" not in sys.modules:
-    pkg = types.ModuleType("vidlift")
-    pkg.__path__ = [ROOT]
-    sys.modules["vidlift"] = pkg
+pack_package()
 # pytest imports the checkout's root __init__.py for its Package node; in a checkout whose folder name is no
 # Python identifier (a worktree such as "wt-lora") it would import it as a top-level module "__init__", where
 # the pack's relative imports fail. Answer that import with the package above.

@@ -21,9 +21,9 @@ bootstrap(GPU)
 import torch  # noqa: E402
 
 from comfy_test_nodes import tiny, tiny_dit  # noqa: E402
-from vidlift.nodes.node_context_guided import ContextGuidedSampler  # noqa: E402
-from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender  # noqa: E402
-from vidlift.nodes.model_patches import add_cross_frame_attention  # noqa: E402
+from vidlift.nodes.video_ldm import ContextGuidedSampler  # noqa: E402
+from vidlift.nodes.vidrd import DIRECTIONS, ReuseDiffuseExtender  # noqa: E402
+from vidlift.nodes.glue.model_patches import add_cross_frame_attention  # noqa: E402
 
 
 def sampler(kind, model, window, size, steps):

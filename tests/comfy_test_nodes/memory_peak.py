@@ -7,7 +7,6 @@ same memory. CUDA: torch.cuda.max_memory_allocated above the allocation before t
 """
 import os
 import sys
-import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -17,9 +16,8 @@ def bootstrap(gpu: bool):
     sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests")]
     from comfy_env import import_comfy
     import_comfy(cpu=not gpu)
-    pkg = types.ModuleType("vidlift")
-    pkg.__path__ = [ROOT]
-    sys.modules.setdefault("vidlift", pkg)
+    from pack_import import pack_package
+    pack_package()
 
 
 def resident() -> int:

@@ -16,7 +16,7 @@ bootstrap(GPU)
 import torch  # noqa: E402
 
 from comfy_test_nodes import tiny  # noqa: E402
-from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode  # noqa: E402
+from vidlift.nodes.temporal_vae_decode import TemporalVAEDecode  # noqa: E402
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ STEPS = 4    # the branches' own sampling steps: every node runs, not a good vid
 
 def missing_hooks(ui):
     """The workflow's DiT families this ComfyUI lacks a patcher hook for (test_workflows checks the clear error)."""
-    from vidlift.nodes.model_families import ADAPTERS
+    from vidlift.nodes.glue.model_families import ADAPTERS
     adapters = {a.name: a for a in ADAPTERS}
     return [f for f in dit_families(ui) for mechanism in ("cross-frame attention", "temporal shift")
             if adapters[f].missing(mechanism)]

@@ -57,7 +57,7 @@ def test_workflows_are_shipped():
 def missing_hooks(ui):
     """The families among the workflow's DiTs whose cross-frame attention (every DiT workflow patches it) this
     ComfyUI lacks the hook for."""
-    from vidlift.nodes.model_families import ADAPTERS
+    from vidlift.nodes.glue.model_families import ADAPTERS
     adapters = {a.name: a for a in ADAPTERS}
     return [f for f in dit_families(ui) if adapters[f].missing("cross-frame attention")]
 

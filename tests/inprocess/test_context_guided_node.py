@@ -8,12 +8,12 @@ import comfy.sample
 import comfy.samplers
 from comfy_test_nodes.memory_peak import run_probe
 from inprocess.helpers import denoise_once, with_run_sized_motion
-from vidlift.nodes.context_guidance import frame_noise
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.frames import WINDOW_KEY
-from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift
-from vidlift.nodes.node_context_guided import ContextGuidedInterpolation, ContextGuidedSampler
-from vidlift.nodes.schedule import ddim_sigmas
+from vidlift.nodes.core.context_guidance import frame_noise
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.core.frames import WINDOW_KEY
+from vidlift.nodes.glue.model_patches import add_cross_frame_attention, add_temporal_shift
+from vidlift.nodes.video_ldm import ContextGuidedInterpolation, ContextGuidedSampler
+from vidlift.nodes.core.schedule import ddim_sigmas
 from tolerance import fp32_close
 
 SEED, STEPS, CFG = 5, 4, 5.0

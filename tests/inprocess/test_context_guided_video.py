@@ -8,12 +8,12 @@ import comfy.sample
 import comfy.samplers
 from comfy_test_nodes import tiny_dit
 from tolerance import fp32_close
-from vidlift.nodes import sampling_math as sm
-from vidlift.nodes.comfy_glue import run_sampler, sampling_schedule
-from vidlift.nodes.context_guidance import frame_noise
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.node_context_guided import ContextGuidedInterpolation, ContextGuidedSampler
-from vidlift.nodes.video_windows import missing_causal_windows
+from vidlift.nodes.core import sampling_math as sm
+from vidlift.nodes.glue.comfy_glue import run_sampler, sampling_schedule
+from vidlift.nodes.core.context_guidance import frame_noise
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.video_ldm import ContextGuidedInterpolation, ContextGuidedSampler
+from vidlift.nodes.glue.video_windows import missing_causal_windows
 
 STEPS, SEED, CFG = 3, 5, 3.0
 needs_causal_windows = pytest.mark.skipif(missing_causal_windows() is not None, reason=str(missing_causal_windows()))

@@ -5,9 +5,9 @@ import torch
 import comfy.samplers
 from inprocess.helpers import denoise_once, force_cond_uncond_split
 from tensor.test_window_anchor import CoreWindow, frame_seen, options, rows
-from vidlift.nodes.cross_frame_attention import CrossFrameAttentionPatch
-from vidlift.nodes.model_patches import add_cross_frame_attention, cross_frame_patches
-from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher
+from vidlift.nodes.core.cross_frame_attention import CrossFrameAttentionPatch
+from vidlift.nodes.glue.model_patches import add_cross_frame_attention, cross_frame_patches
+from vidlift.nodes.text2video_zero import CrossFrameAttentionPatcher
 from tolerance import fp32_close
 
 SIGMA = 3.0

@@ -14,11 +14,11 @@ import inspect
 import pytest
 import torch
 from comfy_test_nodes import tiny_dit
-from vidlift.nodes.dit_temporal_shift import (
+from vidlift.nodes.glue.dit_temporal_shift import (
     DiTShiftAttentionOutputPatch,
     DiTShiftBlockPatch,
 )
-from vidlift.nodes.model_families import adapter_for
+from vidlift.nodes.glue.model_families import adapter_for
 
 ROUNDING = 1e-4
 # the tiny Qwen at weight scale 0.1: at 0.05 its attention is nearly uniform, so a frame's change under cross-frame
@@ -230,7 +230,7 @@ def test_first_previous_keys_rotate_at_image_positions_in_comfy_attention():
     need(FAMILIES["flux"][0](), "cross-frame attention")
     from comfy.ldm.flux.layers import EmbedND
     from comfy.ldm.flux.math import apply_rope1, attention
-    from vidlift.nodes.dit_cross_frame import cross_frame_kv
+    from vidlift.nodes.glue.dit_cross_frame import cross_frame_kv
     txt, img, heads, dim = 3, 4, 2, 8
     g = torch.Generator().manual_seed(7)
     q, k, v = (torch.randn(3, heads, txt + img, dim, generator=g) for _ in range(3))
@@ -249,7 +249,7 @@ def test_first_previous_keys_rotate_at_image_positions_in_comfy_attention():
 
 def test_unet_adapter_delegates_to_the_unet_patch():
     from comfy_test_nodes import tiny
-    from vidlift.nodes.cross_frame_attention import CrossFrameAttentionPatch
+    from vidlift.nodes.core.cross_frame_attention import CrossFrameAttentionPatch
     unet = tiny.unet_model()
     adapter = adapter_for(unet)
     assert adapter.name == "U-Net" and adapter.frames == "batch"

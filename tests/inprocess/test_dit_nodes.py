@@ -15,13 +15,13 @@ import pytest
 import torch
 from comfy_test_nodes import tiny_dit
 from tolerance import fp32_close
-from vidlift.nodes.dit_cross_frame import DiTCrossFramePatch
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.model_families import adapter_for
-from vidlift.nodes.motion_warp import motion_offsets, warp_latents
-from vidlift.nodes.node_lpff import LPFFFilter
-from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
-from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
+from vidlift.nodes.glue.dit_cross_frame import DiTCrossFramePatch
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.glue.model_families import adapter_for
+from vidlift.nodes.core.motion_warp import motion_offsets, warp_latents
+from vidlift.nodes.lpff import LPFFFilter
+from vidlift.nodes.latent_shift import TemporalShiftPatcher
+from vidlift.nodes.text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
 
 SEED = 3
 
@@ -162,8 +162,8 @@ def test_long_video_samplers_run_on_flux_and_keep_given_frames(flux):
     """Context-Guided (start frames come back bit-exact, the rest is new) and Reuse-Diffuse (clips chain) on the
     flow schedule through the generic sampling math; the interpolation keeps its keyframes."""
     need(flux)
-    from vidlift.nodes.node_context_guided import ContextGuidedInterpolation, ContextGuidedSampler
-    from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender
+    from vidlift.nodes.video_ldm import ContextGuidedInterpolation, ContextGuidedSampler
+    from vidlift.nodes.vidrd import ReuseDiffuseExtender
     m = adapter_for(flux).install_cross_frame(flux)
     conds = (flux_conds(1), flux_conds(2))
     start = torch.randn(2, 16, 8, 8, generator=torch.Generator().manual_seed(8))
@@ -182,7 +182,7 @@ def test_alternating_ksampler_with_dit_t2i_and_t2v_of_one_latent_space(flux):
     """VideoElevator with both sides DiTs of the Flux latent space: T2V = Flux + temporal shift, T2I = Flux."""
     need(flux)
     need(flux, "temporal shift")
-    from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
+    from vidlift.nodes.video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
     t2v = adapter_for(flux).install_temporal_shift(flux)
     conds = (flux_conds(1), flux_conds(2))
     out = AlternatingKSampler.execute(flux, *conds, t2v, *conds, {"samples": torch.zeros(3, 16, 8, 8)}, SEED, 6, 2.0,

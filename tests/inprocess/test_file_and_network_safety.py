@@ -28,8 +28,8 @@ PATH_WORDS = ("path", "file", "folder", "dir", "prefix", "name")
 
 
 def pack_nodes():
-    for name in sorted(os.listdir(os.path.join(ROOT, "nodes"))):
-        if name.startswith("node_") and name.endswith(".py"):
+    for name in sorted(os.listdir(os.path.join(ROOT, "nodes"))):        # node classes: the files of nodes/ itself
+        if name.endswith(".py") and name != "__init__.py":
             yield from importlib.import_module(f"vidlift.nodes.{name[:-3]}").NODES
 
 
@@ -55,11 +55,11 @@ def test_core_guard_keeps_saved_names_inside_the_output_folder(prefix, tmp_path)
 
 
 def test_no_node_opens_a_connection_while_it_runs(unet, conds, monkeypatch):
-    from vidlift.nodes.node_lpff import LPFFFilter
-    from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender
-    from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
-    from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode
-    from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
+    from vidlift.nodes.lpff import LPFFFilter
+    from vidlift.nodes.vidrd import DIRECTIONS, ReuseDiffuseExtender
+    from vidlift.nodes.latent_shift import TemporalShiftPatcher
+    from vidlift.nodes.temporal_vae_decode import TemporalVAEDecode
+    from vidlift.nodes.text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
     from comfy_test_nodes import tiny
     vae = tiny.temporal_vae_model()
     attempts = []

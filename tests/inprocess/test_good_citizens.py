@@ -14,11 +14,11 @@ import comfy.sd
 import nodes as comfy_nodes
 from comfy_test_nodes import tiny
 from inprocess.helpers import force_cond_uncond_split
-from vidlift.nodes.node_lpff import LPFFFilter
-from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender, ReuseDiffuseSampler
-from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
-from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode
-from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
+from vidlift.nodes.lpff import LPFFFilter
+from vidlift.nodes.vidrd import DIRECTIONS, ReuseDiffuseExtender, ReuseDiffuseSampler
+from vidlift.nodes.latent_shift import TemporalShiftPatcher
+from vidlift.nodes.temporal_vae_decode import TemporalVAEDecode
+from vidlift.nodes.text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
 from tolerance import fp32_close
 
 FRAMES, SIZE = 4, 8

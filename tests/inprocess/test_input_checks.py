@@ -8,12 +8,12 @@ import math
 import pytest
 import torch
 
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.node_lpff import LPFFFilter
-from vidlift.nodes.node_reuse_diffuse import DIRECTIONS, ReuseDiffuseExtender, ReuseDiffuseSampler, settings_problem
-from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
-from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
-from vidlift.nodes.text2video_zero import indices_problem
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.lpff import LPFFFilter
+from vidlift.nodes.vidrd import DIRECTIONS, ReuseDiffuseExtender, ReuseDiffuseSampler, settings_problem
+from vidlift.nodes.latent_shift import TemporalShiftPatcher
+from vidlift.nodes.text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
+from vidlift.nodes.core.text2video_zero import indices_problem
 
 NAN, INF = float("nan"), float("inf")
 Z = {"samples": torch.zeros(4, 4, 8, 8)}

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.lpff import low_pass_filter, lpff, lpff_frames_in_batch
-from vidlift.nodes.node_lpff import LPFFFilter, LPFFImages
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.core.lpff import low_pass_filter, lpff, lpff_frames_in_batch
+from vidlift.nodes.lpff import LPFFFilter, LPFFImages
 from tolerance import fp32_close
 
 

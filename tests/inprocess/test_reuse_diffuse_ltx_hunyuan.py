@@ -6,11 +6,11 @@ import torch
 from inprocess.helpers import capture_inputs
 from comfy_test_nodes import tiny, tiny_dit
 from tolerance import fp32_close
-from vidlift.nodes.comfy_glue import holds_frames_clean
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.model_families import comfy_class, video_adapter_for
-from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler
-from vidlift.nodes.video_extension import VideoClip
+from vidlift.nodes.glue.comfy_glue import holds_frames_clean
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.glue.model_families import comfy_class, video_adapter_for
+from vidlift.nodes.vidrd import ReuseDiffuseExtender, ReuseDiffuseSampler
+from vidlift.nodes.core.video_extension import VideoClip
 
 STEPS, OVERLAP = 4, 2
 # name: (model_base class, model, VAE, latent [1, C, 5, h, w], what the family's text encoder adds to a cond)

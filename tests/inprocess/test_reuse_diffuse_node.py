@@ -4,10 +4,10 @@ import torch
 
 from comfy_test_nodes.memory_peak import run_probe
 from inprocess.helpers import with_run_sized_motion
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.model_patches import add_cross_frame_attention
-from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler
-from vidlift.nodes import reuse_diffuse
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.glue.model_patches import add_cross_frame_attention
+from vidlift.nodes.vidrd import ReuseDiffuseExtender, ReuseDiffuseSampler
+from vidlift.nodes.core import reuse_diffuse
 
 
 def extend(model, conds, clips=2, frames=6, overlap=3, steps=10, guidance=0.4, direction="reverse (reference)",
@@ -41,7 +41,7 @@ def test_dsg_holds_overlap_frames_at_the_previous_clips_latents(unet, conds, mon
             return callback(d) if callback else None
         return original(model, x, sigmas, extra_args, cb, disable, **kw)
 
-    monkeypatch.setattr("vidlift.nodes.node_reuse_diffuse.sample_reuse_diffuse", recording)
+    monkeypatch.setattr("vidlift.nodes.vidrd.sample_reuse_diffuse", recording)
     steps, overlap = 10, 3
     video_model = add_cross_frame_attention(unet)   # frames interact, so a frame released by DSG evolves anew
     extend(video_model, conds, steps=steps, overlap=overlap, guidance=0.6)

@@ -5,9 +5,9 @@ import torch
 from inprocess.helpers import capture_inputs
 from comfy_test_nodes import tiny_dit
 from tolerance import fp32_close
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.node_reuse_diffuse import ReuseDiffuseExtender, ReuseDiffuseSampler
-from vidlift.nodes.video_extension import VideoClip
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.vidrd import ReuseDiffuseExtender, ReuseDiffuseSampler
+from vidlift.nodes.core.video_extension import VideoClip
 
 STEPS = 4
 

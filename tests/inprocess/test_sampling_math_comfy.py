@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import comfy.model_base
-from vidlift.nodes import sampling_math as sm
-from vidlift.nodes import schedule
+from vidlift.nodes.core import sampling_math as sm
+from vidlift.nodes.core import schedule
 
 MT = comfy.model_base.ModelType
 KINDS = {"eps": (MT.EPS, {}), "v": (MT.V_PREDICTION, {}), "flow": (MT.FLOW, {"shift": 3.0, "multiplier": 1000}),

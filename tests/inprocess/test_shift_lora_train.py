@@ -12,10 +12,10 @@ import folder_paths
 import nodes as comfy_nodes
 from comfy_test_nodes import tiny
 from inprocess.helpers import denoise_once
-from vidlift.nodes import shift_lora_training as training
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.node_shift_lora_train import TrainTemporalShiftLoRA
-from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
+from vidlift.nodes.glue import shift_lora_training as training
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.latent_shift_trainer import TrainTemporalShiftLoRA
+from vidlift.nodes.latent_shift import TemporalShiftPatcher
 from tolerance import fp32_close
 
 FRAMES, SIZE = 8, 64
@@ -286,7 +286,7 @@ def input_dir(tmp_path, monkeypatch):
 
 
 def test_a_video_folder_becomes_clips_of_consecutive_frames(input_dir):
-    from vidlift.nodes.shift_lora_data import gather_clips
+    from vidlift.nodes.glue.shift_lora_data import gather_clips
     clips, captions = gather_clips("Train Temporal Shift LoRA", None, "", "clips", str(input_dir), 4, 9, 32, 32)
     assert captions == [None] * 4
     assert [c.shape[0] for c in clips] == [4, 4, 4, 4]          # 9 frames read: 4 + 4, the 1-frame tail dropped
@@ -316,7 +316,7 @@ def test_a_flux_model_trains_a_lora_its_loader_reads(loras):
     """Flux family: the velocity loss (flow weight 1/σ²), LoRA keys ComfyUI's loader maps onto every linear
     weight of the DiT, and the trained model differs from the shifted one. Needs the DiT shift hook."""
     from comfy_test_nodes import tiny_dit
-    from vidlift.nodes.model_families import adapter_for
+    from vidlift.nodes.glue.model_families import adapter_for
     flux = tiny_dit.flux()
     problem = adapter_for(flux).missing("temporal shift")
     if problem:
@@ -344,7 +344,7 @@ def test_a_flux_model_trains_a_lora_its_loader_reads(loras):
 
 def test_other_families_and_resblock_targets_on_a_dit_are_refused(parts, loras):
     from comfy_test_nodes import tiny_dit
-    from vidlift.nodes.model_families import adapter_for
+    from vidlift.nodes.glue.model_families import adapter_for
     qwen, flux = tiny_dit.qwen_image(), tiny_dit.flux()
     with pytest.raises(NodeInputError, match="Train Temporal Shift LoRA: input 'model'.*Qwen-Image"):
         train(dict(parts, model=qwen))

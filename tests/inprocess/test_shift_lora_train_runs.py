@@ -12,8 +12,8 @@ import comfy.utils
 from comfy_test_nodes import tiny
 from inprocess.test_shift_lora_train import (input_dir, loras, moving_squares, parts, temp_directory,  # noqa: F401
                                              train, write_video)
-from vidlift.nodes import shift_lora_training as training
-from vidlift.nodes.errors import NodeInputError
+from vidlift.nodes.glue import shift_lora_training as training
+from vidlift.nodes.core.errors import NodeInputError
 
 STATE = ".vidlift_state"
 

@@ -27,10 +27,10 @@ import pytest
 import torch
 
 from comfy_test_nodes.diffusers_twin import comfy_from_diffusers, diffusers_unet, run_diffusers, text2video_zero_pipeline
-from vidlift.nodes.cross_frame_attention import CrossFrameAttentionPatch
-from vidlift.nodes.node_text2video_zero import Text2VideoZeroSampler, seeded_noise
-from vidlift.nodes.schedule import alphas_cumprod, ddim_sigmas, leading_timesteps
-from vidlift.nodes.text2video_zero import sample_text2video_zero
+from vidlift.nodes.core.cross_frame_attention import CrossFrameAttentionPatch
+from vidlift.nodes.text2video_zero import Text2VideoZeroSampler, seeded_noise
+from vidlift.nodes.core.schedule import alphas_cumprod, ddim_sigmas, leading_timesteps
+from vidlift.nodes.core.text2video_zero import sample_text2video_zero
 
 FP32_BOUND, FP64_BOUND = 1e-3, 1e-8
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from inprocess.helpers import denoise_once, force_cond_uncond_split
-from vidlift.nodes.model_patches import add_cross_frame_attention
-from vidlift.nodes.node_temporal_shift import TemporalShiftPatcher
+from vidlift.nodes.glue.model_patches import add_cross_frame_attention
+from vidlift.nodes.latent_shift import TemporalShiftPatcher
 from tolerance import fp32_close
 
 SIGMA = 3.0
@@ -71,7 +71,7 @@ def test_composes_with_cross_frame_attention(unet, conds, video):
 
 def test_an_unsupported_family_and_bad_fraction_are_refused(unet):
     from comfy_test_nodes import tiny
-    from vidlift.nodes.errors import NodeInputError
+    from vidlift.nodes.core.errors import NodeInputError
     with pytest.raises(NodeInputError, match="Temporal Shift Patcher: input 'model': model family .*MMDITWrapper"):
         shifted(tiny.unsupported_model())
     with pytest.raises(NodeInputError, match="input 'shift_fraction'.*between 0 and 0.5"):
@@ -134,7 +134,7 @@ def hooked_reference(position, shift, parts):
 ])
 def test_each_option_equals_hooks_on_the_modules(conds, video, position, boundary, strength, parts):
     """cond and uncond (2 chunks × 5 frames) each shifted within itself, as hooks on conv1/norm/block do it."""
-    from vidlift.nodes.temporal_shift import temporal_shift
+    from vidlift.nodes.core.temporal_shift import temporal_shift
     frames = video.shape[0]
     if boundary == "zero" and strength == 1.0:
         shift = lambda x: tsm_zero(x, frames)                                          # noqa: E731

@@ -5,10 +5,10 @@ import torch
 import nodes as comfy_nodes
 from comfy_test_nodes import tiny
 from comfy_test_nodes.memory_peak import run_probe
-from vidlift.nodes.comfy_glue import has_temporal_decoder
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.node_temporal_vae_decode import TemporalVAEDecode
-from vidlift.nodes.temporal_decode import blend_weights, decode_tiled, window_plan
+from vidlift.nodes.glue.comfy_glue import has_temporal_decoder
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.temporal_vae_decode import TemporalVAEDecode
+from vidlift.nodes.core.temporal_decode import blend_weights, decode_tiled, window_plan
 from tolerance import fp32_close
 
 

@@ -4,10 +4,10 @@ import torch
 from diffusers.pipelines.deprecated.text_to_video_synthesis import pipeline_text_to_video_zero as ref
 
 from comfy_test_nodes import tiny
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.model_patches import has_cross_frame_attention
-from vidlift.nodes.node_text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
-from vidlift.nodes.schedule import alphas_cumprod
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.glue.model_patches import has_cross_frame_attention
+from vidlift.nodes.text2video_zero import CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler
+from vidlift.nodes.core.schedule import alphas_cumprod
 from tolerance import fp32_close
 
 

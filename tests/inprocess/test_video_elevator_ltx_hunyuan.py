@@ -9,10 +9,10 @@ import torch
 
 from comfy_test_nodes import tiny, tiny_dit
 from inprocess.helpers import CountingVAE, counting
-from vidlift.nodes import video_elevator as ve
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.model_families import comfy_class, video_adapter_for
-from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
+from vidlift.nodes.core import video_elevator as ve
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.glue.model_families import comfy_class, video_adapter_for
+from vidlift.nodes.video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
 
 SIZE, SEED = 8, 3                                 # SD latents 8×8 = 64×64 pixels
 

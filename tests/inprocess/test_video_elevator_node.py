@@ -11,12 +11,12 @@ import comfy.sample
 from comfy_test_nodes import tiny
 from inprocess.helpers import denoise_once, with_run_sized_motion
 from videoelevator_reference import reference_loop
-from vidlift.nodes import video_elevator as ve
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.lpff import lpff_frames_in_batch
-from vidlift.nodes.model_patches import add_cross_frame_attention, add_temporal_shift
-from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
-from vidlift.nodes.schedule import alphas_cumprod, vp_to_ve
+from vidlift.nodes.core import video_elevator as ve
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.core.lpff import lpff_frames_in_batch
+from vidlift.nodes.glue.model_patches import add_cross_frame_attention, add_temporal_shift
+from vidlift.nodes.video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
+from vidlift.nodes.core.schedule import alphas_cumprod, vp_to_ve
 from tolerance import fp32_close
 
 FRAMES, SIZE, SEED = 3, 8, 7

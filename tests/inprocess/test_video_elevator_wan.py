@@ -6,10 +6,10 @@ import torch
 import comfy.patcher_extension as pe
 from comfy_test_nodes import tiny, tiny_dit
 from inprocess.helpers import CountingVAE, counting
-from vidlift.nodes import video_elevator as ve
-from vidlift.nodes.comfy_glue import encode_each_frame
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
+from vidlift.nodes.core import video_elevator as ve
+from vidlift.nodes.glue.comfy_glue import encode_each_frame
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
 
 FRAMES, SIZE, SEED = 5, 8, 3                     # 5 = 4·1+1 frames of 64×64 pixels → Wan latent [1, 16, 2, 8, 8]
 

@@ -7,8 +7,8 @@ import torch
 
 import comfy.patcher_extension as pe
 from comfy_test_nodes import tiny, tiny_dit
-from vidlift.nodes.errors import NodeInputError
-from vidlift.nodes.node_video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
+from vidlift.nodes.core.errors import NodeInputError
+from vidlift.nodes.video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler
 
 FRAMES, SIZE, SEED = 5, 8, 3                     # 5 = 4·1+1 frames of 64×64 pixels → Wan latent [1, 16, 2, 8, 8]
 STEPS, REFINE, K = 6, "4,2", 2                   # refining at i = 2 and 4, T2V steps j = 2, 3 and 4, 5

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 import torch
 from comfy_test_nodes import tiny_dit
-from vidlift.nodes.dit_zimage import LAYOUT_KEY
-from vidlift.nodes.model_families import OVERRIDE, adapter_for
+from vidlift.nodes.glue.dit_zimage import LAYOUT_KEY
+from vidlift.nodes.glue.model_families import OVERRIDE, adapter_for
 
 ROUNDING = 1e-4
 SHAPE, CAPTION = (16, 8, 8), 5          # 16 image tokens, 5 caption tokens; each padded to 32

@@ -4,10 +4,10 @@ import itertools
 import pytest
 import torch
 
-from vidlift.nodes.context_guidance import (VideoPass, Window, causal_rollout_plan, context_guidance, frame_noise,
+from vidlift.nodes.core.context_guidance import (VideoPass, Window, causal_rollout_plan, context_guidance, frame_noise,
                                             in_window, interpolated_frames, interpolation_plan, make_window,
                                             rollout_plan, sample_context_guided, video_pass)
-from vidlift.nodes.frames import WINDOW_KEY, window_frame_ids
+from vidlift.nodes.core.frames import WINDOW_KEY, window_frame_ids
 
 
 def W(held, new):

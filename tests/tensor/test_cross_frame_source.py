@@ -1,6 +1,6 @@
 import torch
 
-from vidlift.nodes.cross_frame_attention import CrossFrameAttentionPatch, cross_frame_source
+from vidlift.nodes.core.cross_frame_attention import CrossFrameAttentionPatch, cross_frame_source
 
 
 def frames_tensor(chunks, frames, tokens=3, dim=2):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from vidlift.nodes.dit_cross_frame import (
+from vidlift.nodes.glue.dit_cross_frame import (
     DiTCrossFramePatch,
     cross_frame_kv,
     image_token_range,

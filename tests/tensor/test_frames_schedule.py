@@ -1,7 +1,7 @@
 import torch
 
-from vidlift.nodes.frames import anchor_frames, as_chunks, chunk_count, previous_frames
-from vidlift.nodes.schedule import (alphas_cumprod, ddim_sigmas, ddim_step, ddpm_forward, leading_timesteps,
+from vidlift.nodes.core.frames import anchor_frames, as_chunks, chunk_count, previous_frames
+from vidlift.nodes.core.schedule import (alphas_cumprod, ddim_sigmas, ddim_step, ddpm_forward, leading_timesteps,
                                     timestep_of, ve_to_vp, vp_to_ve)
 
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from vidlift.nodes.lpff import low_pass_filter, lpff, lpff_frames_in_batch
+from vidlift.nodes.core.lpff import low_pass_filter, lpff, lpff_frames_in_batch
 
 
 def reference_filter(shape, T, H, W, d_s, d_t, n=4):

@@ -1,18 +1,13 @@
-"""The layers of nodes/, read from the source with `ast` (nothing is imported).
+"""The layers of nodes/, read from each module's folder and its source with `ast` (nothing is imported).
 
-Three kinds of module:
-- node modules, `node_*.py`: the ComfyUI nodes; thin, and none imports another node module;
-- ComfyUI glue, GLUE below: the modules that must talk to ComfyUI itself —
-  comfy_glue.py (model family and latent checks, progress, running a guider: the few private ComfyUI facts
-  the pack needs, kept in one place), model_patches.py (installs our mechanisms on a ModelPatcher, shared
-  by the nodes and the trainer), shift_lora_training.py (the Latent-Shift LoRA trainer, built on ComfyUI's
-  weight adapters and guider), video_clips.py (training clips, resized with comfy.utils.common_upscale); model_families.py (one adapter
-  per model family, dispatching on ComfyUI's diffusion-model classes); video_windows.py (ComfyUI's context windows
-  evaluating the Context-Guided Sampler's passes on video latents);
-- pure modules, every other file: the papers' math in torch. They import neither ComfyUI
-  (comfy, comfy_api, comfy_extras, folder_paths, latent_preview, nodes, server, execution) nor a node module
-  nor a glue module, so they run and are tested without a ComfyUI.
-Every import counts, also one inside a function. A new module must be sorted into one of the kinds here.
+- nodes/core/: the papers' math in torch (and the error contract). Imports neither ComfyUI (comfy, comfy_api,
+  comfy_extras, folder_paths, latent_preview, nodes, server, execution) nor anything outside core/, so it runs and is
+  tested without a ComfyUI.
+- nodes/glue/: what must talk to ComfyUI: patch installers, one adapter per model family, DiT patches, the
+  context-window and VAE bridges, the trainer internals, and compat.py, the one module holding every private ComfyUI
+  access. Imports core/ and glue/, never a node module.
+- nodes/*.py: the node classes, one file per paper or node group. Import core/ and glue/, never each other.
+Every import counts, also one inside a function.
 """
 import ast
 import os
@@ -20,59 +15,68 @@ import os
 from test_safety import ROOT
 
 NODES_DIR = os.path.join(ROOT, "nodes")
-GLUE = {"comfy_glue", "model_families", "model_patches", "shift_lora_training", "shift_lora_data", "video_clips",
-        "video_windows"}
 COMFY = {"comfy", "comfy_api", "comfy_extras", "folder_paths", "latent_preview", "nodes", "server", "execution"}
+LAYERS = ("core", "glue", "node")
 
 
-def modules() -> dict[str, ast.Module]:
-    return {f[:-3]: ast.parse(open(os.path.join(NODES_DIR, f), encoding="utf-8").read(), f)
-            for f in sorted(os.listdir(NODES_DIR)) if f.endswith(".py") and f != "__init__.py"}
+def modules() -> dict[tuple[str, str], ast.Module]:
+    """{(layer, module name): tree} for every .py file of nodes/ (layer "node") and its two folders."""
+    out = {}
+    for layer in LAYERS:
+        folder = NODES_DIR if layer == "node" else os.path.join(NODES_DIR, layer)
+        for f in sorted(os.listdir(folder)):
+            if f.endswith(".py") and f != "__init__.py":
+                out[layer, f[:-3]] = ast.parse(open(os.path.join(folder, f), encoding="utf-8").read(), f)
+    return out
 
 
-def imports(tree: ast.Module) -> tuple[set[str], set[str]]:
-    """(top-level packages imported absolutely, sibling modules of nodes/ imported relatively)."""
-    absolute, siblings = set(), set()
+def imports(tree: ast.Module, layer: str) -> tuple[set[str], set[str]]:
+    """(top-level packages imported absolutely, layers of the pack imported relatively)."""
+    absolute, layers = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             absolute |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             absolute.add(node.module.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:
-            siblings |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
-    return absolute, siblings
+        elif isinstance(node, ast.ImportFrom):
+            layers.add(target_layer(layer, node.level, node.module))
+    return absolute, layers
 
 
-def is_node(name: str) -> bool:
-    return name.startswith("node_")
+def target_layer(layer: str, level: int, module: str | None) -> str:
+    """The layer a relative import reaches: from a folder, `.x` stays in it and `..core.x` / `..glue.x` / `..x` climb
+    to nodes/; from nodes/, `.core.x` / `.glue.x` go down and `.x` is a node module."""
+    first = (module or "").split(".")[0]
+    if layer != "node" and level == 1:
+        return layer
+    return first if first in ("core", "glue") else "node"
 
 
-def test_every_module_is_of_a_known_kind():
+def test_every_layer_has_modules_and_compat_is_in_glue():
     names = set(modules())
-    assert GLUE <= names, f"glue modules listed here but absent: {GLUE - names}"
-    assert any(is_node(n) for n in names) and any(not is_node(n) and n not in GLUE for n in names)
+    assert all(any(layer == k for layer, _ in names) for k in LAYERS) and ("glue", "compat") in names
 
 
-def test_pure_modules_import_neither_comfyui_nor_nodes_nor_glue():
+def test_core_imports_neither_comfyui_nor_other_layers():
     bad = {}
-    for name, tree in modules().items():
-        if is_node(name) or name in GLUE:
-            continue
-        absolute, siblings = imports(tree)
-        found = sorted(absolute & COMFY) + sorted(s for s in siblings if is_node(s) or s in GLUE)
-        if found:
-            bad[name] = found
-    assert not bad, f"pure modules importing ComfyUI, node or glue modules: {bad}"
+    for (layer, name), tree in modules().items():
+        if layer == "core":
+            absolute, layers = imports(tree, layer)
+            found = sorted(absolute & COMFY) + sorted(layers - {"core"})
+            if found:
+                bad[name] = found
+    assert not bad, f"core modules importing ComfyUI or another layer: {bad}"
 
 
-def test_no_node_module_imports_another():
-    bad = {name: sorted(s for s in imports(tree)[1] if is_node(s))
-           for name, tree in modules().items() if is_node(name) or name in GLUE}
+def test_glue_never_imports_a_node_module_and_nodes_never_each_other():
+    bad = {name: sorted(imports(tree, layer)[1] & {"node"}) for (layer, name), tree in modules().items()}
     bad = {k: v for k, v in bad.items() if v}
-    assert not bad, f"modules importing a node module (move the shared code to model_patches.py or a pure module): {bad}"
+    assert not bad, f"modules importing a node module (move the shared code to core/ or glue/): {bad}"
 
 
 def test_the_reader_sees_every_kind_of_import():
-    tree = ast.parse("import comfy.utils\nfrom torch import nn\nfrom . import node_a as a\nfrom .node_b import x\n"
-                     "def f():\n    from .frames import y\n    import folder_paths\n")
-    assert imports(tree) == ({"comfy", "torch", "folder_paths"}, {"node_a", "node_b", "frames"})
+    tree = ast.parse("import comfy.utils\nfrom torch import nn\nfrom .core import frames\nfrom .glue.x import y\n"
+                     "def f():\n    from .vidrd import z\n    import folder_paths\n")
+    assert imports(tree, "node") == ({"comfy", "torch", "folder_paths"}, {"core", "glue", "node"})
+    assert imports(ast.parse("from .frames import a\nfrom ..glue import b\nfrom .. import lpff\n"), "core")[1] == \
+        {"core", "glue", "node"}

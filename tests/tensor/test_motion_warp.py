@@ -2,7 +2,7 @@ import pytest
 import torch
 from diffusers.pipelines.deprecated.text_to_video_synthesis import pipeline_text_to_video_zero as ref
 
-from vidlift.nodes.motion_warp import max_offset_fraction, motion_offsets, warp_latents
+from vidlift.nodes.core.motion_warp import max_offset_fraction, motion_offsets, warp_latents
 
 
 def column_ramp(size):

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from vidlift.nodes.reuse_diffuse import (ReuseClip, clip_noise, output_frames, reuse_noise, sample_reuse_diffuse,
+from vidlift.nodes.core.reuse_diffuse import (ReuseClip, clip_noise, output_frames, reuse_noise, sample_reuse_diffuse,
                                          source_frames, staged_guidance_steps)
-from vidlift.nodes.schedule import vp_to_ve
+from vidlift.nodes.core.schedule import vp_to_ve
 
 SIGMAS = torch.tensor([14.6, 6.0, 2.5, 1.0, 0.4, 0.0])      # 5 steps, a descending VE schedule
 

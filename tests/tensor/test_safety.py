@@ -9,9 +9,8 @@ FORBIDDEN_MODULES = {"pickle", "dill", "marshal", "socket", "urllib", "requests"
 
 def pack_sources():
     yield os.path.join(ROOT, "__init__.py")
-    for name in sorted(os.listdir(os.path.join(ROOT, "nodes"))):
-        if name.endswith(".py"):
-            yield os.path.join(ROOT, "nodes", name)
+    for folder, _, names in sorted(os.walk(os.path.join(ROOT, "nodes"))):
+        yield from (os.path.join(folder, n) for n in sorted(names) if n.endswith(".py"))
 
 
 def violations(source: str, path: str = "<src>") -> list[str]:

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from vidlift.nodes import sampling_math as sm
-from vidlift.nodes import schedule
-from vidlift.nodes.text2video_zero import sample_text2video_zero
+from vidlift.nodes.core import sampling_math as sm
+from vidlift.nodes.core import schedule
+from vidlift.nodes.core.text2video_zero import sample_text2video_zero
 
 
 class HandEPS:

@@ -1,4 +1,4 @@
-from vidlift.nodes.text2video_zero import chunk_plan, indices_problem, model_calls, phase_indices
+from vidlift.nodes.core.text2video_zero import chunk_plan, indices_problem, model_calls, phase_indices
 
 
 def test_reference_defaults_give_T_941_and_T0_881():

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vidlift.nodes.temporal_shift import temporal_shift
+from vidlift.nodes.core.temporal_shift import temporal_shift
 
 
 def tsm_reference(x, n_segment, fold_div=8):

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from tensor.test_video_elevator_loop import LAVIE, SD, denoisers
-from vidlift.nodes import video_bridge as vb
-from vidlift.nodes import video_elevator as ve
-from vidlift.nodes.schedule import ddim_sigmas, leading_timesteps, vp_to_ve
+from vidlift.nodes.glue import video_bridge as vb
+from vidlift.nodes.core import video_elevator as ve
+from vidlift.nodes.core.schedule import ddim_sigmas, leading_timesteps, vp_to_ve
 
 FRAMES, C, HW = 9, 3, 4                   # 9 = 4·2+1 frames → 3 latent frames of a 4n+1 video VAE
 T, CV = vb.latent_frames(FRAMES, 4), FRAMES * C // 3       # the video latent holds all 27 values: 9 channels × 3

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from vidlift.nodes.video_clips import clip_bounds, resolve_input_folder
+from vidlift.nodes.glue.video_clips import clip_bounds, resolve_input_folder
 
 
 @pytest.mark.parametrize("frames,per_clip,bounds", [

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from videoelevator_reference import reference_loop
-from vidlift.nodes import video_elevator as ve
-from vidlift.nodes.lpff import lpff_frames_in_batch
-from vidlift.nodes.schedule import (alphas_cumprod, ddim_invert, ddim_sigmas, leading_timesteps, read_at,
+from vidlift.nodes.core import video_elevator as ve
+from vidlift.nodes.core.lpff import lpff_frames_in_batch
+from vidlift.nodes.core.schedule import (alphas_cumprod, ddim_invert, ddim_sigmas, leading_timesteps, read_at,
                                     timestep_of, ve_to_vp, vp_to_ve)
 
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from vidlift.nodes.video_extension import (VideoClip, context_sources, extend_video, extension_noise, extension_start,
+from vidlift.nodes.core.video_extension import (VideoClip, context_sources, extend_video, extension_noise, extension_start,
                                            long_index, mirrored_sources, pixel_frames)
 
 

@@ -3,8 +3,8 @@ import torch
 
 import types
 
-from vidlift.nodes.cross_frame_attention import RUN_STATE_KEY, CrossFrameAttentionPatch
-from vidlift.nodes.frames import WINDOW_KEY
+from vidlift.nodes.core.cross_frame_attention import RUN_STATE_KEY, CrossFrameAttentionPatch
+from vidlift.nodes.core.frames import WINDOW_KEY
 
 
 def rows(ids, chunks=2, tokens=3, dim=2):

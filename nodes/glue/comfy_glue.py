@@ -15,10 +15,11 @@ import latent_preview
 from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
 from comfy.ldm.modules.temporal_ae import VideoDecoder
 
-from . import sampling_math as sm
-from .errors import check
+from ..core import sampling_math as sm
+from ..core.errors import check
+from .compat import first_stage, guider_of, reads_denoise_mask
 from .model_families import adapter_for
-from .schedule import ddim_sigmas
+from ..core.schedule import ddim_sigmas
 
 
 def require_family(model, node: str, capability: str | None = None, param: str = "model"):
@@ -174,15 +175,9 @@ def run_calls(guider, shape, sampler_function, options: dict, sigmas, total_step
     return patcher.get_model_object("process_latent_out")(out.to(torch.float32)).cpu()   # as CFGGuider.sample
 
 
-def guider_of(model):
-    """The guider running a KSAMPLER sampler function, from the `model` ComfyUI hands that function.
-    No public accessor: KSAMPLER.sample wraps the guider in KSamplerX0Inpaint as `inner_model` (0.3.75, 0.33)."""
-    return model.inner_model
-
-
 def has_temporal_decoder(vae) -> bool:
     """A VAE whose decoder mixes frames (SVD's VideoDecoder). ComfyUI's VAE says nothing public about it."""
-    return isinstance(getattr(vae.first_stage_model, "decoder", None), VideoDecoder)
+    return isinstance(getattr(first_stage(vae), "decoder", None), VideoDecoder)
 
 
 def decode_frames_together(vae, z: torch.Tensor) -> torch.Tensor:
@@ -190,7 +185,7 @@ def decode_frames_together(vae, z: torch.Tensor) -> torch.Tensor:
     which would cut a temporal decoder's window at arbitrary frames; its public path offers no window, so
     the model is called directly (loading and memory stay with the caller, as VAE.decode does them)."""
     z = z.to(vae.device, vae.vae_dtype)
-    return vae.process_output(vae.first_stage_model.decode(z).float()).to(vae.output_device)
+    return vae.process_output(first_stage(vae).decode(z).float()).to(vae.output_device)
 
 
 def holds_frames_clean(model) -> bool:
@@ -200,8 +195,7 @@ def holds_frames_clean(model) -> bool:
     (HunyuanVideo 1.5: clean latent, one t per sample). Feature-detected on the class, never version-compared."""
     import comfy.model_base
     cls, base = type(model.model), comfy.model_base.BaseModel
-    reads_mask = "denoise_mask" in getattr(cls.process_timestep, "__code__").co_varnames
-    return reads_mask and cls.scale_latent_inpaint is not base.scale_latent_inpaint
+    return reads_denoise_mask(cls) and cls.scale_latent_inpaint is not base.scale_latent_inpaint
 
 
 def sample_held(model, positive, negative, cfg: float, noise, latent_image, mask, sigmas, seed: int, progress=None):

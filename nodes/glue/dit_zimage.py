@@ -26,7 +26,7 @@ import torch
 
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
 from .dit_temporal_shift import shift_tokens
-from .frames import chunk_count
+from ..core.frames import chunk_count
 
 LAYOUT_KEY = "vidlift_zimage_tokens"   # transformer_options: (joint length, image start, image end)
 SHIFT_KEY = "vidlift_zimage_shift"     # transformer_options: (h, shift(h)) handed from hook to hook

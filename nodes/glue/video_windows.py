@@ -22,8 +22,9 @@ import torch
 import comfy.context_windows as cw
 import comfy.patcher_extension as pe
 
-from .context_guidance import PASS_KEY
-from .errors import NodeInputError
+from ..core.context_guidance import PASS_KEY
+from ..core.errors import NodeInputError
+from .compat import window_state
 
 
 def missing_causal_windows() -> str | None:
@@ -65,12 +66,11 @@ class RolloutPassHandler(cw.IndexListContextHandler):
 
     def execute(self, calc_cond_batch, model, conds, x_in, timestep, model_options):
         p = model_options[PASS_KEY]
-        self._model = model
         window = FramesWindow(list(p.frames), dim=self.dim, total_frames=x_in.size(self.dim))
         self.causal_window_fix = p.slot == "before"     # ComfyUI prepends frame frames[0] − 1 and strips its output
         if p.slot == "copy":
             window.causal_anchor_index = p.frames[0]     # the same slot, filled with the first frame; stripped below
-        state = self._build_window_state(x_in, conds, model)
+        state = window_state(self, x_in, conds, model)
         out = [torch.zeros_like(x_in) for _ in conds]
         counts = [torch.zeros(cw.get_shape_for_dim(x_in, self.dim), device=x_in.device) for _ in conds]
         biases = [[0.0] * x_in.size(self.dim) for _ in conds]

@@ -10,9 +10,9 @@ from comfy_api.latest import io
 import comfy.model_management as mm
 import comfy.utils
 
-from .comfy_glue import decode_frames_together, has_temporal_decoder
-from .errors import answer, check, check_schema, fail, first, schema_problem
-from .temporal_decode import decode_tiled, decode_windows, window_plan
+from .glue.comfy_glue import decode_frames_together, has_temporal_decoder
+from .core.errors import answer, check, check_schema, fail, first, schema_problem
+from .core.temporal_decode import decode_tiled, decode_windows, window_plan
 
 NODE = "Temporal VAE Decode"
 

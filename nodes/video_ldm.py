@@ -6,13 +6,13 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
-from .context_guidance import (causal_rollout_plan, frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
+from .glue.comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
+from .core.context_guidance import (causal_rollout_plan, frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
                                sample_context_guided, sample_video_context_guided)
-from .errors import NodeInputError, answer, check, check_schema, fail, first, schema_problem
-from .model_patches import cross_frame_patches
-from .model_families import video_adapter_for
-from .video_windows import require_causal_windows, require_video_latent, with_rollout_windows
+from .core.errors import NodeInputError, answer, check, check_schema, fail, first, schema_problem
+from .glue.model_patches import cross_frame_patches
+from .glue.model_families import video_adapter_for
+from .glue.video_windows import require_causal_windows, require_video_latent, with_rollout_windows
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"
 CATEGORY = "VidLift/Long video"

@@ -16,11 +16,11 @@ import contextvars
 import comfy.patcher_extension as pe
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
 
-from .cross_frame_attention import BLOCKS, CrossFrameAttentionPatch
+from ..core.cross_frame_attention import BLOCKS, CrossFrameAttentionPatch
 from .dit_cross_frame import DiTCrossFramePatch
 from .dit_zimage import ZImageCrossFrameAttention
-from .frames import chunk_count
-from .temporal_shift import temporal_shift
+from ..core.frames import chunk_count
+from ..core.temporal_shift import temporal_shift
 
 # ---- cross-frame attention ---------------------------------------------------------------------------------
 

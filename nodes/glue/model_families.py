@@ -8,29 +8,13 @@ Nodes call `adapter_for(model, node)` and then `adapter.install_cross_frame(...)
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
+from .compat import code_mentions, comfy_class
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
 from .dit_temporal_shift import DiTShiftAttentionOutputPatch, DiTShiftBlockPatch
 from .dit_zimage import ZImageCrossFrameAttention, ZImageShift, ZImageTokenLayout
-from .errors import NodeInputError
-
-
-def comfy_class(path: str):
-    """'module:Class' from the running ComfyUI, or None when it has no such class."""
-    module, name = path.split(":")
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:                 # this ComfyUI has no such module
-        return None
-
-
-def code_mentions(path: str, attr: str, word: str) -> bool:
-    """Capability probe: does `Class.attr`'s compiled code carry the string constant `word`?"""
-    cls = comfy_class(path)
-    code = getattr(getattr(cls, attr, None), "__code__", None)
-    return code is not None and word in code.co_consts
+from ..core.errors import NodeInputError
 
 
 # the DiT block choice of the patcher nodes; U-Nets choose input/middle/output blocks instead
@@ -129,8 +113,8 @@ class ZImageAdapter(Adapter):
     wrapper for cross-frame attention, the refiner and block hooks for the shift (dit_zimage.py)."""
 
     def missing(self, capability):
-        attend = getattr(comfy_class(f"{LUMINA}:optimized_attention_masked"), "__code__", None)
-        if capability == "cross-frame attention" and (attend is None or OVERRIDE not in attend.co_consts):
+        if capability == "cross-frame attention" and not code_mentions(f"{LUMINA}:optimized_attention_masked",
+                                                                       None, OVERRIDE):
             return f"needs a ComfyUI whose attention honours transformer_options['{OVERRIDE}']"
         return super().missing(capability)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 
 from .dit_cross_frame import image_token_range
-from .frames import chunk_count
-from .temporal_shift import temporal_shift
+from ..core.frames import chunk_count
+from ..core.temporal_shift import temporal_shift
 
 
 def shift_tokens(x: torch.Tensor, start: int, end: int, frames: int, fraction: float = 0.125,

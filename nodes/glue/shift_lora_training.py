@@ -34,6 +34,7 @@ import comfy.utils
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
 from comfy.weight_adapter import LoRAAdapter
 
+from . import compat
 from .model_patches import CHUNKS, chunks_context
 
 TARGETS = ("all U-Net layers", "ResBlocks only")
@@ -193,15 +194,15 @@ class CaptionSelector:
         self.guider, self.cond_sets = guider, cond_sets
 
     def __enter__(self):
-        self.all = self.guider.conds["positive"]
+        self.all = compat.processed_positive(self.guider)
         return self
 
     def select(self, clip_index):
         if self.cond_sets is not None:
-            self.guider.conds["positive"] = [self.all[i] for i in self.cond_sets[clip_index]]
+            compat.set_processed_positive(self.guider, [self.all[i] for i in self.cond_sets[clip_index]])
 
     def __exit__(self, *exc):
-        self.guider.conds["positive"] = self.all
+        compat.set_processed_positive(self.guider, self.all)
 
 
 def detached_conditioning(conditioning):
@@ -215,21 +216,6 @@ def detached_conditioning(conditioning):
             return type(v)(copy(x) for x in v)
         return v
     return [[c[0].clone(), copy(c[1])] for c in conditioning]
-
-
-@contextlib.contextmanager
-def comfy_training_mode():
-    """ComfyUI's own switch for a training run (its LoRA trainer sets `model_management.in_training`): layers whose
-    fast kernel has no backward (Flux's rope in comfy_kitchen) take their differentiable torch path. Restored after;
-    a ComfyUI without the switch has no such kernels."""
-    if not hasattr(mm, "in_training"):
-        yield
-        return
-    saved, mm.in_training = mm.in_training, True
-    try:
-        yield
-    finally:
-        mm.in_training = saved
 
 
 def set_requires_grad(params, flag):
@@ -263,7 +249,7 @@ def train(shift_model, positive, clips, steps, clips_per_step, learning_rate, ra
         guider = comfy.samplers.CFGGuider(mp)
         guider.inner_set_conds({"positive": detached_conditioning(positive)})
         zeros = torch.zeros(clips[0].shape)
-        with comfy_training_mode():
+        with compat.training_switch():
             guider.sample(zeros, zeros, trainer, torch.tensor([1.0, 0.0]), seed=seed, disable_pbar=True)
     finally:
         set_requires_grad(frozen, True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from .cross_frame_attention import ANCHORS, cross_frame_source
-from .frames import anchor_frames, chunk_count, window_frame_ids
+from ..core.cross_frame_attention import ANCHORS, cross_frame_source
+from ..core.frames import anchor_frames, chunk_count, window_frame_ids
 
 DIT_BLOCKS = ("double", "single")
 

@@ -14,13 +14,13 @@ import comfy.sd
 import comfy.utils
 import folder_paths
 
-from . import shift_lora_data as data
-from . import shift_lora_state as state
-from . import shift_lora_training as training
-from .comfy_glue import is_sd_schedule, require_family
-from .errors import answer, check, check_schema, fail, first, schema_problem
-from .model_patches import POSITIONS
-from .temporal_shift import BOUNDARIES
+from .glue import shift_lora_data as data
+from .core import shift_lora_state as state
+from .glue import shift_lora_training as training
+from .glue.comfy_glue import is_sd_schedule, require_family
+from .core.errors import answer, check, check_schema, fail, first, schema_problem
+from .glue.model_patches import POSITIONS
+from .core.temporal_shift import BOUNDARIES
 
 NODE = "Train Temporal Shift LoRA"
 BAD_CHARS = '<>:"|?*'

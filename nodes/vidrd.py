@@ -8,12 +8,12 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from .comfy_glue import (Progress, require_family, require_image_latent, run_sampler, sample_held,
+from .glue.comfy_glue import (Progress, require_family, require_image_latent, run_sampler, sample_held,
                          sampling_schedule)
-from .errors import NodeInputError, answer, check, check_schema, fail, first, schema_problem
-from .reuse_diffuse import DEFAULTS, clip_noise, output_frames, sample_reuse_diffuse
-from .model_families import video_adapter_for, video_families
-from .video_extension import VideoClip, extend_video
+from .core.errors import NodeInputError, answer, check, check_schema, fail, first, schema_problem
+from .core.reuse_diffuse import DEFAULTS, clip_noise, output_frames, sample_reuse_diffuse
+from .glue.model_families import video_adapter_for, video_families
+from .core.video_extension import VideoClip, extend_video
 
 NODE, SAMPLER = "Reuse-Diffuse Extender", "Reuse-Diffuse Sampler"
 CATEGORY = "VidLift/Long video"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .comfy_glue import require_family
-from .errors import check_schema
-from .model_families import DIT_BLOCK_CHOICES
-from .model_patches import POSITIONS
-from .temporal_shift import BOUNDARIES
+from .glue.comfy_glue import require_family
+from .core.errors import check_schema
+from .glue.model_families import DIT_BLOCK_CHOICES
+from .glue.model_patches import POSITIONS
+from .core.temporal_shift import BOUNDARIES
 
 NODE = "Temporal Shift Patcher"
 

@@ -11,7 +11,7 @@ import logging
 import os
 
 from . import video_clips
-from .errors import check
+from ..core.errors import check
 
 CAPTION_EXTENSION = ".txt"
 

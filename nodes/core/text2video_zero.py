@@ -1,0 +1,115 @@
+"""Text2Video-Zero sampling (Khachatryan et al. 2023, Sect. 3.3; diffusers' TextToVideoZeroPipeline).
+
+Three phases on a DDIM schedule of N steps, with t0 < t1 counted from the end (T = step N−t1−1,
+T′ = step N−t0−1; defaults 47/44 give T = 941, T′ = 881 for 50 steps):
+  1. frame 1 alone, x_T^1 ~ N(0, I), DDIM from the start down to T (kept as x_T^1 of the video);
+  2. frame 1 alone, on from T down to T′;
+  3. frames k ≥ 2 get x_T^k = DDPM_forward(W_k(x_T′^1), T′ → T) (motion_warp.py), and all frames are
+     denoised jointly from T with cross-frame attention (cross_frame_attention.py).
+On any model (flow included) t0/t1 are positions in the model's own schedule: the paper's T = t1 and
+T′ = t0 (Eq. 5–6: x_T^k = DDPM_forward(W_k(x_T′^1), T′ → T)) are the sampler's levels σ_T = sigmas[N−t1−1]
+and σ_T′ = sigmas[N−t0−1], and the DDPM forward becomes sampling_math.renoise between them (its
+marginal is a(σ_T)·x₀ + b(σ_T)·ε). Flow trap: a(σ_max = 1) = 0, so T must be < σ_max (t1 ≤ N − 2 on a
+schedule starting at 1); the warped latent is re-noised to σ_T, never to pure noise.
+Long videos follow the reference's chunking: every chunk is [frame 0] + the next chunk_size−1
+frames, with the same seed, so frame 0 anchors every chunk; memory is bounded by the chunk.
+Written as a k-diffusion sampler (STYLE.md): `model(x, σ)` returns the CFG'd x̂₀.
+"""
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+from .motion_warp import motion_offsets, warp_latents
+from . import sampling_math as sm
+from .schedule import ddpm_forward, timestep_of
+
+DEFAULTS = dict(frames=8, steps=50, t0=44, t1=47, motion_x=12.0, motion_y=12.0, cfg=7.5, chunk_size=8)
+
+
+def phase_indices(steps: int, t0: int, t1: int) -> tuple[int, int]:
+    """Step indices of T and T′ in a schedule of `steps` steps (timesteps[-t1-1], timesteps[-t0-1])."""
+    return steps - t1 - 1, steps - t0 - 1
+
+
+def indices_problem(steps: int, t0: int, t1: int) -> tuple[str, str] | None:
+    """(parameter, why) when (steps, t0, t1) cannot be used, or None."""
+    if not 2 <= steps <= 1000:
+        return "steps", f"must be at least 2 and at most 1000 (the model's training timesteps), got {steps}."
+    if not 0 <= t0 < t1:
+        return "t0", f"needs 0 ≤ t0 < t1 (T′ = step N−t0−1 comes after T = step N−t1−1); got t0={t0}, t1={t1}."
+    if t1 > steps - 1:
+        return "t1", f"t1={t1} is outside the {steps}-step schedule; it must be at most steps−1 = {steps - 1}."
+    return None
+
+
+def chunk_plan(frames: int, chunk_size: int) -> list[list[int]]:
+    """Frame ids per sampling pass. One pass when the video fits; else the reference's chunks
+    [0] + range(start, end) with starts arange(0, frames, chunk_size−1), keeping ids[1:] of each."""
+    if chunk_size < 2 or frames <= chunk_size:
+        return [list(range(frames))]
+    starts = list(range(0, frames, chunk_size - 1))
+    ends = starts[1:] + [frames]
+    return [[0] + list(range(s, e)) for s, e in zip(starts, ends)]
+
+
+def model_calls(steps: int, t0: int, t1: int, frames: int, chunk_size: int) -> int:
+    """Sampler steps in all (phases 1–2 once, phase 3 per chunk): the progress bar's length."""
+    i1, i0 = phase_indices(steps, t0, t1)
+    return i0 + len(chunk_plan(frames, chunk_size)) * (steps - i1)
+
+
+@torch.no_grad()
+def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, disable=None,
+                           t0=44, t1=47, motion_x=12.0, motion_y=12.0, chunk_size=0,
+                           first_frame_noise=None, renoise=None, sigma_table=None, co=None):
+    """Text2Video-Zero, Sect. 3.3 (Algorithm as in diffusers' TextToVideoZeroPipeline.__call__).
+
+    x: [frames, C, h, w] initial state; only frame 0 is used, or `first_frame_noise` (N(0, I) in the
+    DDPM form, as the reference draws it) when given. renoise(n) gives the ε of the T′ → T forward
+    for n frames (called once per chunk, like the reference's re-seeded generator).
+    co=None: an SD discrete schedule, ComfyUI's x = x₀ + σ·ε, with the reference's ᾱ-table forward
+    (schedule.ddpm_forward on `sigma_table`, the model's σ_t for t = 0..999, comfy_glue.sigma_table). co given (any
+    model_sampling, sampling_math.coefficients) and no sigma_table: the generic forward sampling_math.renoise.
+    """
+    extra_args = {} if extra_args is None else extra_args
+    steps, frames = len(sigmas) - 1, x.shape[0]
+    i1, i0 = phase_indices(steps, t0, t1)
+    if co is None:
+        co = sm.VE
+        if sigma_table is None:
+            raise ValueError("an SD schedule needs its sigma_table (comfy_glue.sigma_table of the model)")
+    elif sigma_table is None and not co.a(sigmas[i1]) > 0:
+        raise ValueError(f"t1={t1} puts T at σ={float(sigmas[i1]):g}, where this model's signal coefficient "
+                         f"a(σ) is 0 (σ_max of a flow model): the warped motion would be erased; lower t1.")
+    s_in = x.new_ones([1])
+    done = 0
+
+    def denoise(z, i):
+        nonlocal done
+        d = model(z, sigmas[i] * s_in.expand(z.shape[0]), **extra_args)
+        if callback is not None:
+            callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": d})
+        done += 1
+        return sm.ddim_step(co, z, d, sigmas[i], sigmas[i + 1])
+
+    x1 = x[:1] if first_frame_noise is None else sm.from_vp(co, first_frame_noise.to(x), sigmas[0])
+    for i in range(i0):                        # phases 1 and 2: the first frame alone
+        if i == i1:
+            x1_t1 = x1
+        x1 = denoise(x1, i)
+    if sigma_table is not None:
+        t_from, t_to = timestep_of(sigma_table, sigmas[i0]), timestep_of(sigma_table, sigmas[i1])
+
+    plan = chunk_plan(frames, chunk_size)
+    out = []
+    for ids in tqdm(plan, disable=disable or len(plan) == 1):
+        xk = warp_latents(x1, motion_offsets(ids[1:], motion_x, motion_y))
+        eps = renoise(len(ids) - 1) if renoise is not None else torch.randn_like(xk)
+        xk = (ddpm_forward(xk, sigma_table, t_from, t_to, eps.to(xk), sigmas[i0], sigmas[i1])
+              if sigma_table is not None else sm.renoise(co, xk, sigmas[i0], sigmas[i1], eps.to(xk)))
+        video = torch.cat([x1_t1, xk])         # phase 3: all frames jointly, cross-frame attention
+        for i in range(i1, steps):
+            video = denoise(video, i)
+        out.append(video if len(plan) == 1 else video[1:])
+    return torch.cat(out)

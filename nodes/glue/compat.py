@@ -1,0 +1,77 @@
+"""Every access the pack makes to a part of ComfyUI that is not a public extension point, in one place.
+
+Each function names what it relies on; tests/inprocess/test_compat.py checks each against the running ComfyUI, so an
+upgrade that changes one fails there, by name, rather than somewhere in a sampler. Nothing here compares versions:
+a missing piece is found by its absence (None / False), and the caller says what the node cannot do then.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+
+import comfy.model_management as mm
+
+
+def comfy_class(path: str):
+    """'module:Class' from the running ComfyUI, or None when it has no such class."""
+    module, name = path.split(":")
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:                 # this ComfyUI has no such module
+        return None
+
+
+def code_mentions(path: str, attr: str | None, word: str) -> bool:
+    """Does `Class.attr`'s (attr None: the function `path`'s) compiled code carry the string constant `word` (a
+    transformer_options patch name the block reads)? Relies on: the name is a literal in the code that applies it."""
+    found = comfy_class(path)
+    code = getattr(found if attr is None else getattr(found, attr, None), "__code__", None)
+    return code is not None and word in code.co_consts
+
+
+def reads_denoise_mask(model_base_class) -> bool:
+    """Does the model_base turn `denoise_mask` into per-frame timesteps (WAN22, LTXV)? Relies on: the parameter
+    name of `process_timestep`, the only place the mask reaches the timestep."""
+    return "denoise_mask" in getattr(model_base_class.process_timestep, "__code__").co_varnames
+
+
+def first_stage(vae):
+    """The VAE's own autoencoder module (VAE.first_stage_model): its decoder class and its one-call decode."""
+    return vae.first_stage_model
+
+
+def guider_of(sampler_model):
+    """The guider running a KSAMPLER sampler function, from the `model` ComfyUI hands that function: KSAMPLER.sample
+    wraps the guider in KSamplerX0Inpaint as `inner_model`."""
+    return sampler_model.inner_model
+
+
+def processed_positive(guider) -> list:
+    """The guider's processed positive conds while it samples (`guider.conds["positive"]`, a list of dicts; ComfyUI's
+    own TrainSampler selects entries of it per batch)."""
+    return guider.conds["positive"]
+
+
+def set_processed_positive(guider, entries: list) -> None:
+    guider.conds["positive"] = entries
+
+
+@contextlib.contextmanager
+def training_switch():
+    """ComfyUI's switch for a training run (`model_management.in_training`, set by its LoRA trainer): layers whose
+    fast kernel has no backward take their differentiable path. Restored on every exit; absent switch, no-op."""
+    if not hasattr(mm, "in_training"):
+        yield
+        return
+    saved, mm.in_training = mm.in_training, True
+    try:
+        yield
+    finally:
+        mm.in_training = saved
+
+
+def window_state(handler, x_in, conds, model):
+    """IndexListContextHandler's per-call window state (`_build_window_state`, and the `_model` it reads), which
+    `evaluate_context_windows` takes; the public handler builds it only inside its own `execute`."""
+    handler._model = model
+    return handler._build_window_state(x_in, conds, model)
