@@ -133,3 +133,40 @@ def motion_metrics(frames, caption):
         out["direction_ok"] = float(along > 0 and along > across)
         out["axis_speed"] = along / (len(c) - 1)
     return out
+
+
+def _mode(values):
+    return max(set(values), key=values.count)
+
+
+def long_video_metrics(frames, caption, boundaries, window=16):
+    """A long video [F,H,W,3] made of windows or clips whose first frames are `boundaries` (frame indices > 0):
+    keeps_object: 1.0 when the most common (colour, shape) of the last `window` frames is that of the first `window`
+    frames and the caption's colour; seam_ratio: the largest centroid jump across a boundary over the median
+    frame-to-frame motion inside windows (floored at 0.5 px, the metric's precision, so a still object is not
+    divided by ~0); no_seams: seam_ratio ≤ 2; speed_kept: mean |Δc| in the last window over that in the first."""
+    want_colour = parse_caption(caption)[0]
+    stats = [frame_stats(f) for f in frames]
+    kind = [(s["object_colour"], s["shape"]) for s in stats]
+    first, last = _mode(kind[:window]), _mode(kind[-window:])
+    c = torch.stack([s["centroid"] for s in stats])
+    step = (c[1:] - c[:-1]).norm(dim=1)                       # step[t-1]: frame t-1 → t
+    cut = set(boundaries)
+    inside = torch.stack([step[t - 1] for t in range(1, len(c)) if t not in cut])
+    inside = inside[~torch.isnan(inside)]
+    jumps = torch.stack([step[b - 1] for b in boundaries])
+    median = max(float(inside.median()), 0.5) if len(inside) else float("nan")
+    ratio = float(jumps.nan_to_num(float("inf")).max()) / median
+    head, tail = step[:window - 1], step[-(window - 1):]
+    return {"keeps_object": float(first == last and first[0] == want_colour), "seam_ratio": ratio,
+            "no_seams": float(ratio <= 2.0), "inside_motion": median,
+            "speed_kept": float(tail.nanmean() / head.nanmean()) if float(head.nanmean()) > 0 else float("nan")}
+
+
+def latent_drift(latent, clip_frames):
+    """Per-clip colour drift in latent space [F, C, h, w]: mean over channels of |Δ mean| and |Δ std| of the last
+    clip against the first (per-channel statistics over the clip's frames and pixels)."""
+    clips = latent.float().split(clip_frames)
+    stats = [(c.mean(dim=(0, 2, 3)), c.std(dim=(0, 2, 3))) for c in clips if len(c) == clip_frames]
+    (m0, s0), (m1, s1) = stats[0], stats[-1]
+    return {"drift_mean": float((m1 - m0).abs().mean()), "drift_std": float((s1 - s0).abs().mean())}
