@@ -1,4 +1,5 @@
-"""`make demo`: run workflows/text2video_zero.json in a real ComfyUI started headless, write an mp4 under output/.
+"""`make demo`: run workflows/text2video_zero.json in a real ComfyUI started headless, write an mp4 under output/;
+with the toy model, also the toy text-to-video model extended by the Reuse-Diffuse Extender (scripts/demo_t2v.py).
 
 Uses a real SD1.x checkpoint from .comfy_base/models/checkpoints when there is one; otherwise the toy-world model
 (scripts/toy_model.py, README "Toy model"): a tiny SD1.x checkpoint trained on flat shapes, prompted with
@@ -143,6 +144,30 @@ def report_toy(frames, prompt):
     return m["fidelity"], moved, passed
 
 
+def extended_video(server, ckpt, seed, out_dir):
+    """The toy T2V extended by the Reuse-Diffuse Extender (scripts/demo_t2v.py), when its LoRA is shipped."""
+    import demo_t2v
+    import toy_t2v
+    if not os.path.exists(toy_t2v.T2V):
+        print(f"[demo] {toy_t2v.T2V} is missing: no toy text-to-video clip")
+        return
+    t = time.time()
+    prompt = demo_t2v.extension_prompt(server.get("/object_info"), ckpt, demo_t2v.install_lora(toy_t2v.T2V),
+                                       demo_t2v.shift_settings(toy_t2v.T2V), seed)
+    titles = {k: v["_meta"]["title"] for k, v in prompt.items()}
+    result = server.run(prompt, {}, progress_printer(titles))
+    print()
+    if result["status"] != "success":
+        print(json.dumps(result.get("errors"), indent=1)[:4000], "\n", server.log_tail())
+        sys.exit(f"[demo] the toy T2V extension failed ({result['status']})")
+    video = [f for f in output_files(result["history"]) if f["filename"].endswith(".mp4")][0]
+    path = os.path.join(out_dir, video.get("subfolder", ""), video["filename"])
+    frames, desc = read_frames(path)
+    print(f"[demo] toy T2V extended: {desc}, {time.time() - t:.0f} s")
+    demo_t2v.report(frames)
+    print(f"[demo] wrote {path}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=42)
@@ -172,6 +197,8 @@ def main(argv=None):
                 import toy_model
                 results.append(report_toy(frames, toy_model.DEMO_PROMPT))
             print(f"[demo] wrote {path}")
+        if kind == "toy":
+            extended_video(server, ckpt, a.seed, out_dir)
     if len(results) > 1:
         ok = sum(r[2] for r in results)
         print(f"[demo] {ok}/{len(results)} videos pass; mean fidelity {sum(r[0] for r in results) / len(results):.0%}, "

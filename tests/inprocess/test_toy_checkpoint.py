@@ -78,3 +78,25 @@ def test_the_shipped_shift_lora_loads_onto_every_layer_it_names(toy):
     from safetensors import safe_open
     with safe_open(LORA, "pt") as f:
         assert json.loads(f.metadata()["vidlift_temporal_shift"]) == SHIFT
+
+
+def test_the_toy_t2v_lora_loads_with_stock_loaders_and_names_its_shift(toy):
+    """models/toy/vidlift-toy-t2v.safetensors (scripts/train_toy_t2v.py, trained by the pack's trainer node): stock
+    LoRA loading maps every key onto a U-Net weight, and its metadata carries the Temporal Shift Patcher settings
+    and the step count the trainer wrote."""
+    import json
+    import comfy.lora
+    import comfy.utils
+    import toy_t2v
+    from safetensors import safe_open
+    if not os.path.exists(toy_t2v.T2V):
+        pytest.skip("no shipped toy T2V LoRA")
+    model, _, _ = toy
+    lora = comfy.utils.load_torch_file(toy_t2v.T2V, safe_load=True)
+    key_map = comfy.lora.model_lora_keys_unet(model.model, {})
+    patches = comfy.lora.load_lora(lora, key_map, log_missing=False)
+    prefixes = {k.split(".lora_")[0].removesuffix(".alpha") for k in lora}
+    assert prefixes <= set(key_map) and len(patches) == len(prefixes)
+    with safe_open(toy_t2v.T2V, "pt") as f:
+        meta = f.metadata()
+    assert json.loads(meta["vidlift_temporal_shift"]) == toy_t2v.shift_settings() and int(meta["ss_steps"]) >= 1000
