@@ -7,8 +7,9 @@ import torch
 from comfy_api.latest import io
 
 from .glue.comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
-from .core.context_guidance import (causal_rollout_plan, frame_noise, interpolated_frames, interpolation_plan, rollout_plan,
-                               sample_context_guided, sample_video_context_guided)
+from .core.context_guidance import (causal_rollout_plan, interpolated_frames, interpolation_plan, rollout_plan,
+                                    sample_context_guided)
+from .core.noise import frame_noise
 from .core.errors import NodeInputError, answer, check, check_schema, fail, first, schema_problem
 from .glue.model_patches import cross_frame_patches
 from .glue.model_families import video_adapter_for
@@ -143,10 +144,10 @@ def video_rollout(model, positive, negative, latent, seed, steps, cfg, window, f
     lf, sched = model.get_model_object("latent_format"), sampling_schedule(model, steps)
     video = torch.zeros((b, ch, length, h, w))            # the sampler's state: on the CPU, once
     video[:, :, :known] = lf.process_in(given.float())
-    options = dict(plan=plan, video=video, guidance=guidance, co=sched.co,
+    options = dict(plan=plan, video=video, guidance=guidance, co=sched.co, dim=2,
                    noise=lambda ids: frame_noise(seed, ids, (b, ch, h, w)).movedim(0, 2))
     out = run_sampler(with_rollout_windows(model, positions), positive, negative, cfg, video.shape,
-                      sample_video_context_guided, options, sched.sigmas, len(plan) * steps, seed)
+                      sample_context_guided, options, sched.sigmas, len(plan) * steps, seed)
     out[:, :, :known] = given.float()
     return out
 

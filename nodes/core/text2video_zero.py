@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
+from .ddim_loop import Reporter, sample_ddim
 from .motion_warp import motion_offsets, warp_latents
 from . import sampling_math as sm
 from .schedule import ddpm_forward, timestep_of
@@ -82,22 +83,10 @@ def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, dis
     elif sigma_table is None and not co.a(sigmas[i1]) > 0:
         raise ValueError(f"t1={t1} puts T at σ={float(sigmas[i1]):g}, where this model's signal coefficient "
                          f"a(σ) is 0 (σ_max of a flow model): the warped motion would be erased; lower t1.")
-    s_in = x.new_ones([1])
-    done = 0
-
-    def denoise(z, i):
-        nonlocal done
-        d = model(z, sigmas[i] * s_in.expand(z.shape[0]), **extra_args)
-        if callback is not None:
-            callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": d})
-        done += 1
-        return sm.ddim_step(co, z, d, sigmas[i], sigmas[i + 1])
-
+    report = Reporter(callback)
     x1 = x[:1] if first_frame_noise is None else sm.from_vp(co, first_frame_noise.to(x), sigmas[0])
-    for i in range(i0):                        # phases 1 and 2: the first frame alone
-        if i == i1:
-            x1_t1 = x1
-        x1 = denoise(x1, i)
+    x1_t1 = sample_ddim(model, x1, sigmas[:i1 + 1], extra_args, report, True, co)   # phase 1: the first frame alone
+    x1 = sample_ddim(model, x1_t1, sigmas[i1:i0 + 1], extra_args, report, True, co)  # phase 2: on to T′
     if sigma_table is not None:
         t_from, t_to = timestep_of(sigma_table, sigmas[i0]), timestep_of(sigma_table, sigmas[i1])
 
@@ -108,8 +97,7 @@ def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, dis
         eps = renoise(len(ids) - 1) if renoise is not None else torch.randn_like(xk)
         xk = (ddpm_forward(xk, sigma_table, t_from, t_to, eps.to(xk), sigmas[i0], sigmas[i1])
               if sigma_table is not None else sm.renoise(co, xk, sigmas[i0], sigmas[i1], eps.to(xk)))
-        video = torch.cat([x1_t1, xk])         # phase 3: all frames jointly, cross-frame attention
-        for i in range(i1, steps):
-            video = denoise(video, i)
+        # phase 3: all frames jointly, cross-frame attention
+        video = sample_ddim(model, torch.cat([x1_t1, xk]), sigmas[i1:], extra_args, report, True, co)
         out.append(video if len(plan) == 1 else video[1:])
     return torch.cat(out)

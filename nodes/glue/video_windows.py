@@ -2,7 +2,7 @@
 latent [B, C, F, h, w] (Wan): the rollout stays ours (Video LDM samples window after window, each on finished frames,
 which ComfyUI's per-step fusion of all windows is not), the per-call work is ComfyUI's.
 
-Each model call of `context_guidance.sample_video_context_guided` carries the whole latent and names its frames in
+Each model call of `context_guidance.sample_context_guided` (dim=2) carries the whole latent and names its frames in
 model_options[PASS_KEY]; `RolloutPassHandler`, an IndexListContextHandler, evaluates that one window through
 `evaluate_context_windows` — the latent and every frame-sized cond (an I2V concat image, a mask) sliced on dim 2
 by ComfyUI's own `get_resized_cond`, the causal slot by `causal_window_fix` (or a copy of the first frame through
