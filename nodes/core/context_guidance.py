@@ -98,6 +98,50 @@ def causal_rollout_plan(frames: int, window: int, context: int, known: int = 0) 
     return rollout_plan(frames, window, context, known, causal=True)
 
 
+def guidance_problem(guidance):
+    if not guidance >= 1.0:       # also NaN
+        return "context_guidance", f"context_guidance s must be ≥ 1 (1 = no guidance pass), got {guidance}."
+    return None
+
+
+def rollout_problem(frames, window, context_frames, guidance):
+    """(parameter, problem) for widget values the rollout cannot use, or None."""
+    if window < 2:
+        return "window", f"window T must be at least 2 frames, got {window}."
+    if not 0 <= context_frames < window:
+        return "context_frames", (f"S must be between 0 and window−1 = {window - 1} (a window needs a new frame), "
+                                  f"got {context_frames}.")
+    if frames < 1:
+        return "frames", f"must be at least 1, got {frames}."
+    return guidance_problem(guidance)
+
+
+def interpolation_problem(window, passes, guidance):
+    if window < 5 or (window - 1) % 4:
+        return "window", (f"interpolation windows are 4m+1 frames (m keyframe gaps with 3 new frames each: "
+                          f"5, 9, 13, 17, …), got {window}.")
+    if passes not in (1, 2):
+        return "passes", f"must be 1 (×4 frames) or 2 (×16), got {passes}."
+    return guidance_problem(guidance)
+
+
+def video_problem(frames, window, context_frames, per_latent):
+    """(parameter, problem) for a native video model's pixel-frame counts (c·n + 1, c pixel frames per latent frame
+    after the first), or None."""
+    for name, value in (("frames", frames), ("window", window)):
+        if (value - 1) % per_latent:
+            low = value - (value - 1) % per_latent
+            return name, (f"is {value} pixel frames, but this video model's videos have {per_latent}n+1 (the causal "
+                          f"VAE's first latent frame holds 1 pixel frame, every later one {per_latent}); use {low} or "
+                          f"{low + per_latent}.")
+    positions = (window - 1) // per_latent + 1
+    if context_frames > positions - 2:
+        return "context_frames", (f"S = {context_frames} latent frames leaves no new frame in a window of {window} "
+                                  f"pixel frames ({positions} latent frames: the causal first slot, S held, at least "
+                                  f"one new); use S ≤ {positions - 2} or a longer window.")
+    return None
+
+
 def interpolated_frames(keyframes: int, passes: int = 1) -> int:
     """n keyframes → 4(n − 1) + 1 frames per pass (three new frames between each pair)."""
     return 4 ** passes * (keyframes - 1) + 1

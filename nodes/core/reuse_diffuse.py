@@ -63,7 +63,8 @@ class ReuseClip:
         if self.steps != len(sigmas) - 1:
             return f"was sampled with {self.steps} steps but steps = {len(sigmas) - 1}; set steps to {self.steps}."
         if not torch.allclose(self.sigmas.double(), sigmas.double(), rtol=1e-5):
-            return "was sampled on another noise schedule (σ levels differ); use a model of the same family and shift."
+            return ("was sampled on another noise schedule (σ levels differ); use a model of the same family (and "
+                    "shift).")
         return None
 
 
