@@ -70,9 +70,9 @@ def sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, cli
     extending = clips > 1 or previous is not None
     fail(node, video_problem(video_adapter_for(model), x, overlap, extending, previous))
     if extending and image_only:
-        names = {"guidance": "staged_guidance", "forward": "direction"}
         warn_unused(node, "a native video model holds the context frames at every step, in the forward direction",
-                    **{names.get(k, k): v for k, v in image_only.items()})
+                    staged_guidance=image_only.get("guidance"),
+                    direction="forward" if image_only.get("forward") else "reverse")
     sigmas = sampling_schedule(model, steps).sigmas
     problem = previous and previous.schedule_problem(sigmas)
     check(problem is None, node, "previous", problem or "")
