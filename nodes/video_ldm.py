@@ -87,8 +87,7 @@ class ContextGuidedSampler(io.ComfyNode):
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg, window, frames, context_frames,
                 context_guidance, start_frames=None):
-        check_inputs(cls, SAMPLER, seed=seed, steps=steps, cfg=cfg, window=window, frames=frames,
-                     context_frames=context_frames, context_guidance=context_guidance)
+        check_inputs(cls, SAMPLER, **locals())
         fail(SAMPLER, rollout_problem(frames, window, context_frames, context_guidance))
         return io.NodeOutput({"samples": rollout(SAMPLER, model, positive, negative, latent, seed, steps, cfg, window,
                                                  frames, context_frames, context_guidance, start_frames)})
@@ -123,8 +122,7 @@ class ContextGuidedInterpolation(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, positive, negative, keyframes, seed, steps, cfg, window, passes, context_guidance):
-        check_inputs(cls, INTERPOLATION, seed=seed, steps=steps, cfg=cfg, window=window, passes=passes,
-                     context_guidance=context_guidance)
+        check_inputs(cls, INTERPOLATION, **locals())
         fail(INTERPOLATION, interpolation_problem(window, passes, context_guidance))
         return io.NodeOutput({"samples": interpolate(INTERPOLATION, model, positive, negative, keyframes, seed, steps,
                                                      cfg, window, passes, context_guidance)})

@@ -2,7 +2,7 @@
 each reusing the previous clip's noise and latents; the VIDLIFT_REUSE_CLIP socket hands the last clip on, so
 extenders chain (e.g. with another prompt). Native video models (5-D latents of a family in
 model_families.VIDEO_ADAPTERS: Wan 2.1, Wan 2.2 5B, LTX-Video, HunyuanVideo 1.5) take the video_extension path (held
-context, causal anchor) through `sample_video_clips`."""
+context, causal anchor) through glue/reuse_clips.sample_video_clips."""
 from __future__ import annotations
 
 from comfy_api.latest import io
@@ -64,7 +64,7 @@ class ReuseDiffuseSampler(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg):
-        check_inputs(cls, SAMPLER, seed=seed, steps=steps, cfg=cfg)
+        check_inputs(cls, SAMPLER, **locals())
         x = checked_latent(SAMPLER, model, latent)
         out, last = sample_clips(SAMPLER, model, positive, negative, x, seed, steps, cfg, 1)
         return io.NodeOutput({"samples": out}, last)
@@ -116,8 +116,7 @@ class ReuseDiffuseExtender(io.ComfyNode):
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg, clips, overlap, noise_recycle,
                 staged_guidance, direction, keep_overlap, previous=None):
-        check_inputs(cls, NODE, seed=seed, steps=steps, cfg=cfg, clips=clips, overlap=overlap,
-                     noise_recycle=noise_recycle, staged_guidance=staged_guidance, direction=direction)
+        check_inputs(cls, NODE, **locals())
         fail(NODE, settings_problem(overlap, noise_recycle, staged_guidance))
         x = checked_latent(NODE, model, latent)
         out, last = sample_clips(NODE, model, positive, negative, x, seed, steps, cfg, clips, previous,
