@@ -2,52 +2,25 @@
 Motion-Latent Warp (Sect. 3.3.1), Text2Video-Zero Sampler."""
 from __future__ import annotations
 
-import torch
 from comfy_api.latest import io
 
-from .core import sampling_math as sm
-from .glue.comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
 from .core.cross_frame_attention import ANCHORS
-from .core.errors import answer, check, check_schema, fail, first, schema_problem
+from .core.errors import answer, first, schema_problem
+from .core.noise import seeded_noise
+from .core.text2video_zero import DEFAULTS, indices_problem
+from .glue.comfy_glue import require_family
 from .glue.model_families import DIT_BLOCK_CHOICES
-from .glue.model_patches import has_cross_frame_attention
-from .core.motion_warp import max_offset_fraction, motion_offsets, warp_latents
-from .core.schedule import ddpm_forward, timestep_of
-from .core.text2video_zero import DEFAULTS, indices_problem, model_calls, phase_indices, sample_text2video_zero
+from .glue.node_inputs import check_inputs, seed_input
+from .glue.text2video_zero_run import sample_video, warp_first_frame
 
 CATEGORY = "VidLift/Text2Video-Zero"
-
-
-def motion_problem(frames: int, motion_x: float, motion_y: float) -> tuple[str, str] | None:
-    frac = max_offset_fraction(range(frames), motion_x, motion_y)
-    if frac >= 1.0:
-        limit = 512.0 / max(frames - 1, 1)
-        return "motion_x/motion_y", (f"moves the last of {frames} frames by {frac:.2f}× the frame size, so it would "
-                                     f"hold no content of the first frame; keep |motion| × (frames − 1) below 512, "
-                                     f"i.e. |motion| < {limit:.1f}.")
-    return None
-
-
-def signal_problem(sched, i1: int, t1: int) -> tuple[str, str] | None:
-    """Flow trap (MODERN_MODELS §2.4): at σ_max of a flow model a(σ) = 0, so re-noising the warped latents there
-    would erase the motion; T must sit below it."""
-    if sched.co.a(sched.sigmas[i1]) > 0:
-        return None
-    return "t1", (f"puts T at σ = {float(sched.sigmas[i1]):g}, the pure-noise level of this flow model, where the "
-                  f"warped motion would be erased; use t1 ≤ steps − 2.")
+__all__ = ["seeded_noise"]              # the reference's draws (core/noise.py), for workflows and tests
 
 
 def indices_answer(node_class, node, steps, t0, t1):
     """validate_inputs of the schedule inputs: their ranges, then the t0 < t1 ≤ steps−1 rule."""
     return answer(node, first(schema_problem(node_class, dict(steps=steps, t0=t0, t1=t1)),
                               lambda: None if None in (steps, t0, t1) else indices_problem(steps, t0, t1)))
-
-
-def seeded_noise(seed: int, shape, frames: int) -> torch.Tensor:
-    """The reference's draws from one CPU generator: x_T^1 first, then ε for `frames` frames."""
-    g = torch.Generator("cpu").manual_seed(seed)
-    first = torch.randn((1, *shape), generator=g)
-    return first if frames == 0 else torch.randn((frames, *shape), generator=g)
 
 
 def motion_inputs():
@@ -110,7 +83,7 @@ class CrossFrameAttentionPatcher(io.ComfyNode):
     @classmethod
     def execute(cls, model, anchor, strength, input_blocks, middle_block, output_blocks, dit_blocks="double+single"):
         node = "Cross-Frame Attention Patcher"
-        check_schema(cls, node, dict(anchor=anchor, strength=strength, dit_blocks=dit_blocks))
+        check_inputs(cls, node, **locals())
         adapter = require_family(model, node, "cross-frame attention")
         chosen = [b for b, on in zip(("input", "middle", "output"), (input_blocks, middle_block, output_blocks)) if on]
         return io.NodeOutput(adapter.install_cross_frame(model, anchor, strength, chosen + DIT_BLOCK_CHOICES[dit_blocks],
@@ -136,8 +109,7 @@ class MotionLatentWarp(io.ComfyNode):
                 io.Int.Input("frames", default=DEFAULTS["frames"], min=1, max=4096, tooltip="Number of video frames."),
                 *motion_inputs(),
                 *schedule_inputs(),
-                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
-                             tooltip="Seed of the re-noising ε (drawn after the first frame's noise, as the reference)."),
+                seed_input("Seed of the re-noising ε (drawn after the first frame's noise, as the reference)."),
             ],
             outputs=[io.Latent.Output(tooltip="The video latent at T, with leftover noise: continue with "
                                                "KSamplerAdvanced, add_noise disabled, start_at_step = steps−t1−1.")],
@@ -149,33 +121,10 @@ class MotionLatentWarp(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, first_frame_at_T, first_frame_at_T0, frames, motion_x, motion_y, steps, t0, t1, seed):
-        node = "Motion-Latent Warp"
-        check_schema(cls, node, dict(frames=frames, motion_x=motion_x, motion_y=motion_y, steps=steps, t0=t0, t1=t1,
-                                     seed=seed))
-        fail(node, first(indices_problem(steps, t0, t1), motion_problem(frames, motion_x, motion_y)))
-        require_family(model, node)
-        x_t1 = require_image_latent(first_frame_at_T, model, node, "first_frame_at_T")[:1]
-        x_t0 = require_image_latent(first_frame_at_T0, model, node, "first_frame_at_T0")[:1]
-        check(x_t1.shape == x_t0.shape, node, "first_frame_at_T0",
-              f"has shape {list(x_t0.shape[1:])} but first_frame_at_T has {list(x_t1.shape[1:])}.")
-        if frames == 1:
-            return io.NodeOutput({"samples": x_t1.float()})
-        sched = sampling_schedule(model, steps)
-        i1, i0 = phase_indices(steps, t0, t1)
-        s1, s0 = sched.sigmas[i1], sched.sigmas[i0]
-        fail(node, signal_problem(sched, i1, t1))
-        lf, ms = model.get_model_object("latent_format"), model.get_model_object("model_sampling")
-        # a LATENT with leftover noise is the sampler state mapped out by inverse_noise_scaling (flow: x/(1−σ))
-        x = ms.noise_scaling(s0, torch.zeros_like(x_t0, dtype=torch.float32), lf.process_in(x_t0.float()))
-        warped = warp_latents(x, motion_offsets(range(1, frames), motion_x, motion_y))
-        eps = seeded_noise(seed, x_t0.shape[1:], frames - 1)
-        if sched.table is not None:              # SD: the reference's ᾱ-table forward
-            renoised = ddpm_forward(warped, sched.table, timestep_of(sched.table, s0), timestep_of(sched.table, s1),
-                                    eps, s0, s1)
-        else:
-            renoised = sm.renoise(sched.co, warped, s0, s1, eps)
-        out = torch.cat([x_t1.float(), lf.process_out(ms.inverse_noise_scaling(s1, renoised))])
-        return io.NodeOutput({"samples": out})
+        check_inputs(cls, "Motion-Latent Warp", **locals())
+        return io.NodeOutput({"samples": warp_first_frame("Motion-Latent Warp", model, first_frame_at_T,
+                                                          first_frame_at_T0, frames, motion_x, motion_y, steps, t0,
+                                                          t1, seed)})
 
 
 class Text2VideoZeroSampler(io.ComfyNode):
@@ -195,8 +144,7 @@ class Text2VideoZeroSampler(io.ComfyNode):
                 io.Conditioning.Input("negative", tooltip="The negative prompt (used when cfg > 1)."),
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: its batch size is the number of frames "
                                                   "and its size the video size. Its contents are not used."),
-                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
-                             tooltip="Seed; the same seed gives the same video (the noise is drawn as the reference)."),
+                seed_input("Seed; the same seed gives the same video (the noise is drawn as the reference)."),
                 io.Float.Input("cfg", default=DEFAULTS["cfg"], min=0.0, max=100.0, step=0.1, round=0.01,
                                tooltip="Classifier-free guidance scale (7.5 in the reference). Guidance-distilled "
                                        "models (Flux.1-dev, Z-Image Turbo, Flux.2 klein) want 1: one chunk, no "
@@ -219,27 +167,9 @@ class Text2VideoZeroSampler(io.ComfyNode):
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, cfg, motion_x, motion_y, steps, t0, t1,
                 chunk_size, sigmas=None):
-        node = "Text2Video-Zero Sampler"
-        check_schema(cls, node, dict(seed=seed, cfg=cfg, motion_x=motion_x, motion_y=motion_y, steps=steps, t0=t0,
-                                     t1=t1, chunk_size=chunk_size))
-        adapter = require_family(model, node, "cross-frame attention")
-        x = require_image_latent(latent, model, node)
-        frames, shape = x.shape[0], x.shape[1:]
-        if sigmas is not None:
-            check(sigmas.ndim == 1 and len(sigmas) >= 3, node, "sigmas", "needs a schedule of at least 2 steps.")
-            steps = len(sigmas) - 1
-        # frame ids are absolute, also across chunks
-        fail(node, first(indices_problem(steps, t0, t1), motion_problem(frames, motion_x, motion_y)))
-        sched = sampling_schedule(model, steps, sigmas)
-        fail(node, signal_problem(sched, phase_indices(steps, t0, t1)[0], t1))
-
-        m = model if has_cross_frame_attention(model) else adapter.install_cross_frame(model, node=node)
-        options = dict(t0=t0, t1=t1, motion_x=motion_x, motion_y=motion_y, chunk_size=chunk_size,
-                       first_frame_noise=seeded_noise(seed, shape, 0), sigma_table=sched.table, co=sched.co,
-                       renoise=lambda n: seeded_noise(seed, shape, n))
-        out = run_sampler(m, positive, negative, cfg, (frames, *shape), sample_text2video_zero, options, sched.sigmas,
-                          model_calls(steps, t0, t1, frames, chunk_size), seed)
-        return io.NodeOutput({"samples": out})
+        check_inputs(cls, "Text2Video-Zero Sampler", **locals())
+        return io.NodeOutput({"samples": sample_video("Text2Video-Zero Sampler", model, positive, negative, latent, seed,
+                                                      cfg, motion_x, motion_y, steps, t0, t1, chunk_size, sigmas)})
 
 
 NODES = [CrossFrameAttentionPatcher, MotionLatentWarp, Text2VideoZeroSampler]

@@ -37,10 +37,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-from tqdm.auto import tqdm, trange
+from tqdm.auto import tqdm
 
+from .ddim_loop import Reporter, sample_ddim
 from .frames import WINDOW_KEY
+from .noise import frame_noise
 from . import sampling_math as sm
+
+__all__ = ["frame_noise", "sample_context_guided"]     # frame_noise: the rollout's draw (noise.py)
 
 
 class Window(NamedTuple):
@@ -94,6 +98,50 @@ def causal_rollout_plan(frames: int, window: int, context: int, known: int = 0) 
     return rollout_plan(frames, window, context, known, causal=True)
 
 
+def guidance_problem(guidance):
+    if not guidance >= 1.0:       # also NaN
+        return "context_guidance", f"context_guidance s must be ≥ 1 (1 = no guidance pass), got {guidance}."
+    return None
+
+
+def rollout_problem(frames, window, context_frames, guidance):
+    """(parameter, problem) for widget values the rollout cannot use, or None."""
+    if window < 2:
+        return "window", f"window T must be at least 2 frames, got {window}."
+    if not 0 <= context_frames < window:
+        return "context_frames", (f"S must be between 0 and window−1 = {window - 1} (a window needs a new frame), "
+                                  f"got {context_frames}.")
+    if frames < 1:
+        return "frames", f"must be at least 1, got {frames}."
+    return guidance_problem(guidance)
+
+
+def interpolation_problem(window, passes, guidance):
+    if window < 5 or (window - 1) % 4:
+        return "window", (f"interpolation windows are 4m+1 frames (m keyframe gaps with 3 new frames each: "
+                          f"5, 9, 13, 17, …), got {window}.")
+    if passes not in (1, 2):
+        return "passes", f"must be 1 (×4 frames) or 2 (×16), got {passes}."
+    return guidance_problem(guidance)
+
+
+def video_problem(frames, window, context_frames, per_latent):
+    """(parameter, problem) for a native video model's pixel-frame counts (c·n + 1, c pixel frames per latent frame
+    after the first), or None."""
+    for name, value in (("frames", frames), ("window", window)):
+        if (value - 1) % per_latent:
+            low = value - (value - 1) % per_latent
+            return name, (f"is {value} pixel frames, but this video model's videos have {per_latent}n+1 (the causal "
+                          f"VAE's first latent frame holds 1 pixel frame, every later one {per_latent}); use {low} or "
+                          f"{low + per_latent}.")
+    positions = (window - 1) // per_latent + 1
+    if context_frames > positions - 2:
+        return "context_frames", (f"S = {context_frames} latent frames leaves no new frame in a window of {window} "
+                                  f"pixel frames ({positions} latent frames: the causal first slot, S held, at least "
+                                  f"one new); use S ≤ {positions - 2} or a longer window.")
+    return None
+
+
 def interpolated_frames(keyframes: int, passes: int = 1) -> int:
     """n keyframes → 4(n − 1) + 1 frames per pass (three new frames between each pair)."""
     return 4 ** passes * (keyframes - 1) + 1
@@ -119,15 +167,6 @@ def interpolation_plan(keyframes: int, window: int, passes: int = 1, anchor: int
                 held = [anchor] + held
             plan.append(make_window(held, [i for i in span if i % (4 * stride)]))
     return plan
-
-
-def frame_noise(seed: int, frames, shape) -> torch.Tensor:
-    """N(0, I) of each global frame id, [len(frames), *shape], from a generator seeded by (seed, frame):
-    a frame's noise does not depend on the window it falls in, the video length or T and S, so a longer
-    video with the same settings starts with the same frames, and no video-sized noise tensor is kept."""
-    mix = lambda f: (seed * 0x9E3779B97F4A7C15 + (f + 1) * 0xBF58476D1CE4E5B9) % 2 ** 64  # noqa: E731
-    return torch.stack([torch.randn(tuple(shape), generator=torch.Generator("cpu").manual_seed(mix(int(f))))
-                        for f in frames])
 
 
 def context_guidance(with_context: torch.Tensor, without_context: torch.Tensor, scale: float) -> torch.Tensor:
@@ -162,74 +201,79 @@ def with_pass(extra_args: dict, p: VideoPass) -> dict:
     return {**extra_args, "model_options": {**extra_args.get("model_options", {}), PASS_KEY: p}}
 
 
-@torch.no_grad()
-def sample_video_context_guided(model, x, sigmas, extra_args=None, callback=None, disable=None, plan=(), video=None,
-                                noise=None, guidance=1.0, co=sm.VE):
-    """sample_context_guided on a native video latent: video [B, C, F, h, w] (CPU, scaled latent units, given frames
-    filled in, generated frames written in place and returned on x's device); noise(frames) → [B, C, n, h, w].
-    Every model call gets the whole latent x's shape with only its pass's frames (and slot) filled, the pass named
-    in model_options[PASS_KEY]; a context handler evaluates just those frames (video_windows.py)."""
-    extra_args = {} if extra_args is None else extra_args
-    steps, done = len(sigmas) - 1, 0
-    canvas = torch.zeros_like(x)
-    for w in tqdm(plan, disable=disable or len(plan) < 2, desc="windows"):
-        full = video_pass(w.frames, bool(w.context))
-        before = [w.frames[0] - 1] if full.slot == "before" else []     # a held frame: noised like the context
-        ids, new = before + list(w.frames), [k for k, h in enumerate((True,) * len(before) + w.held) if not h]
-        held = torch.ones(len(ids), dtype=torch.bool, device=x.device)
-        held[new] = False
-        hold = held.view(1, 1, -1, 1, 1)
-        eps, known = noise(ids).to(x), video[:, :, ids].to(x)
-        z = co.b(sigmas[0]) * eps
-        alone = with_pass(extra_args, video_pass(w.new, False))
-        full_args = with_pass(extra_args, full)
-        guided = guidance != 1.0 and bool(w.context)
-        for i in trange(steps, disable=disable, leave=False):
-            z = torch.where(hold, sm.noised(co, known, eps, sigmas[i]), z)
+def window_rows(w: Window, dim: int) -> tuple[list[int], list[int]]:
+    """(the frame ids a window's state holds, in order; the rows among them it generates). Video latents (dim 2): a
+    window with context and not at frame 0 also holds the frame before it, which fills the causal slot."""
+    before = [w.frames[0] - 1] if dim and video_pass(w.frames, bool(w.context)).slot == "before" else []
+    held = (True,) * len(before) + w.held
+    return before + list(w.frames), [k for k, h in enumerate(held) if not h]
+
+
+def window_denoiser(model, extra_args: dict, w: Window, new: list[int], dim: int, canvas, guidance: float):
+    """The window's k-diffusion denoiser: the model on its frames with their context, context-guided
+    (f(z) + s·(f(z; c_S) − f(z))) by a pass of its new frames alone when s ≠ 1 and it holds context.
+    Frames in the batch (dim 0): the model sees the window's rows, its frames named (in_window). Video latents
+    (dim 2): the model sees `canvas` (the whole latent's shape) with the rows filled, its pass named (with_pass)."""
+    guided, rows = guidance != 1.0 and bool(w.context), torch.tensor(new)
+    if dim == 0:
+        full, alone = in_window(extra_args, w.frames), in_window(extra_args, w.new)
+
+        def with_context(z, s):
+            return model(z, s, **full)
+
+        def without_context(z, s):
+            zn = z[rows.to(z.device)]
+            return model(zn, s[0] * zn.new_ones([zn.shape[0]]), **alone)
+    else:
+        ids = window_rows(w, dim)[0]
+        full, alone = (with_pass(extra_args, video_pass(f, c)) for f, c in ((w.frames, bool(w.context)), (w.new, False)))
+
+        def with_context(z, s):
             canvas[:, :, ids] = z
-            s_in = sigmas[i] * z.new_ones([z.shape[0]])
-            denoised = model(canvas, s_in, **full_args)[:, :, ids]
-            if guided:
-                without = model(canvas, s_in, **alone)[:, :, list(w.new)]
-                denoised[:, :, new] = context_guidance(denoised[:, :, new], without, guidance)
-            if callback is not None:
-                callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": denoised})
-            done += 1
-            z = sm.ddim_step(co, z, denoised, sigmas[i], sigmas[i + 1])
-        video[:, :, list(w.new)] = z[:, :, new].to(video)
-    return video.to(x.device)
+            return model(canvas, s, **full)[:, :, ids]
+
+        def without_context(z, s):               # the canvas holds z: with_context ran first
+            return model(canvas, s, **alone)[:, :, list(w.new)]
+
+    def denoise(z, s):
+        denoised = with_context(z, s)
+        if guided:
+            r = rows.to(denoised.device)
+            denoised.index_copy_(dim, r, context_guidance(denoised.index_select(dim, r), without_context(z, s), guidance))
+        return denoised
+    return denoise
 
 
 @torch.no_grad()
 def sample_context_guided(model, x, sigmas, extra_args=None, callback=None, disable=None, plan=(), video=None,
-                          noise=None, guidance=1.0, co=sm.VE):
+                          noise=None, guidance=1.0, co=sm.VE, dim=0):
     """Windows of `plan` in order, DDIM with context frames held (replacement) and context guidance.
 
-    video: [F, C, h, w] on the CPU, scaled latent units, given frames filled in; the generated frames
-    are written into it as windows finish (in place: the long video exists once) and it is returned.
-    noise(frames) gives the N(0, I) noise of those global frame ids ([n, C, h, w], e.g. frame_noise).
-    co: the model's sampling coefficients (sampling_math; default ComfyUI's EPS/V form x = x₀ + σ·ε).
+    dim: the frame axis, 0 (frames in the batch: video [F, C, h, w], noise(frames) → [n, C, h, w]) or 2 (a native
+    video latent: video [B, C, F, h, w], noise(frames) → [B, C, n, h, w]; every model call gets x's shape with only
+    its pass's frames and causal slot filled, the pass named in model_options[PASS_KEY], for a context handler that
+    evaluates just those frames, video_windows.py). video: scaled latent units, given frames filled in, kept off the
+    model's device (ComfyUI's intermediate device); generated frames are written into it as windows finish (in
+    place: the long video exists once). Frames in the batch return it as it is, video latents on x's device (the
+    KSAMPLER's output). co: the model's sampling coefficients (sampling_math; default ComfyUI's x = x₀ + σ·ε).
     """
     extra_args = {} if extra_args is None else extra_args
-    steps, done = len(sigmas) - 1, 0
+    report = Reporter(callback)
+    canvas = torch.zeros_like(x) if dim else None
     for w in tqdm(plan, disable=disable or len(plan) < 2, desc="windows"):
-        ids, held = torch.tensor(w.frames), torch.tensor(w.held, device=x.device)
-        new = ~held
-        eps, known = noise(w.frames).to(x), video[ids].to(x)
-        hold = held.view(-1, *[1] * (x.ndim - 1))
+        ids, new = window_rows(w, dim)
+        held = torch.ones(len(ids), dtype=torch.bool, device=x.device)
+        held[new] = False
+        hold = held.view([-1 if d == dim else 1 for d in range(x.ndim)])
+        index = torch.tensor(ids)
+        eps, known = noise(ids).to(x), video.index_select(dim, index.to(video.device)).to(x)
+
+        def replace(i, z, hold=hold, known=known, eps=eps):    # the context, noised to this level
+            return torch.where(hold, sm.noised(co, known, eps, sigmas[i]), z)
+
         z = co.b(sigmas[0]) * eps                               # x = a·x₀ + b·ε from a zero latent, as ComfyUI
-        full, alone = in_window(extra_args, w.frames), in_window(extra_args, w.new)
-        guided = guidance != 1.0 and bool(held.any())
-        for i in trange(steps, disable=disable, leave=False):
-            z = torch.where(hold, sm.noised(co, known, eps, sigmas[i]), z)  # the context, noised to this level
-            denoised = model(z, sigmas[i] * z.new_ones([z.shape[0]]), **full)
-            if guided:
-                zn = z[new]
-                denoised[new] = context_guidance(denoised[new], model(zn, sigmas[i] * zn.new_ones([zn.shape[0]]),
-                                                                       **alone), guidance)
-            if callback is not None:
-                callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": denoised})
-            done += 1
-            z = sm.ddim_step(co, z, denoised, sigmas[i], sigmas[i + 1])
-        video[ids[new.cpu()]] = z[new].to(video)
-    return video
+        z = sample_ddim(window_denoiser(model, extra_args, w, new, dim, canvas, guidance), z, sigmas, None, report,
+                        disable, co, hold=replace)
+        finished = z.index_select(dim, torch.tensor(new, device=z.device)).to(video)
+        video.index_copy_(dim, index[new].to(video.device), finished)
+    return video.to(x.device) if dim else video

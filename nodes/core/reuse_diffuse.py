@@ -13,42 +13,59 @@ A run may continue a clip sampled earlier (a `ReuseClip`) and reports its own la
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
-from tqdm.auto import tqdm, trange
+from tqdm.auto import tqdm
 
-from .context_guidance import frame_noise
+from .ddim_loop import Reporter, sample_ddim
+from .noise import clip_noise, recycled
 from . import sampling_math as sm
+
+__all__ = ["ReuseClip", "clip_noise", "sample_reuse_diffuse"]      # clip_noise: the chains' draw (noise.py)
 
 DEFAULTS = dict(clip_frames=8, overlap=4, recycle=4.0, guidance=0.4, steps=50, cfg=10.0)
 
 
 @dataclass(frozen=True, eq=False)
 class ReuseClip:
-    """What clip k+1 needs from clip k (FNR/PNS read `init`, DSG reads `history`); CPU tensors.
+    """What clip k+1 needs from clip k, one record for both layouts (CPU tensors; the frame axis is `dim`).
 
-    init: z^k_{t0}, the clip's DDPM-form initial noise [N, C, h, w]. history: the sampler state entering
-    each step i (after DSG), x_i = z^k_{t_i}·√(1+σ_i²), [S, N, C, h, w]. sigmas: the S+1 levels it was
-    sampled on. clip: k, counted from the chain's first clip (it picks the next clip's noise draw).
+    noise: the clip's N(0, I) initial noise z^k_{t0} (FNR/PNS read it). kept: what the next clip holds of it — here
+    (frames in the batch, dim 0) the sampler state entering each step i (after DSG), x_i = z^k_{t_i}·√(1+σ_i²),
+    [S, N, C, h, w], which DSG reads; video_extension.VideoClip (dim 2) keeps the sampled latent. sigmas: the S+1
+    levels it was sampled on. clip: k, counted from the chain's first clip (it picks the next clip's noise draw).
     """
-    init: torch.Tensor
-    history: torch.Tensor
+    noise: torch.Tensor
+    kept: torch.Tensor
     sigmas: torch.Tensor
     clip: int
+    dim: ClassVar[int] = 0
 
     @property
     def frames(self) -> int:
-        return self.init.shape[0]
+        return self.noise.shape[self.dim]
+
+    @property
+    def init(self) -> torch.Tensor:
+        return self.noise
+
+    @property
+    def history(self) -> torch.Tensor:
+        return self.kept
 
     @property
     def steps(self) -> int:
-        return self.history.shape[0]
+        return len(self.sigmas) - 1
 
-
-def clip_noise(seed: int, clip: int, shape) -> torch.Tensor:
-    """Clip k's N(0, I) draw [N, C, h, w] from a generator seeded by (seed, k): a chain of nodes that
-    continue one another draws what one node sampling all the clips draws."""
-    return frame_noise(seed, [clip], shape)[0]
+    def schedule_problem(self, sigmas: torch.Tensor) -> str | None:
+        """Why a clip sampled on `sigmas` cannot continue this one, or None."""
+        if self.steps != len(sigmas) - 1:
+            return f"was sampled with {self.steps} steps but steps = {len(sigmas) - 1}; set steps to {self.steps}."
+        if not torch.allclose(self.sigmas.double(), sigmas.double(), rtol=1e-5):
+            return ("was sampled on another noise schedule (σ levels differ); use a model of the same family (and "
+                    "shift).")
+        return None
 
 
 def staged_guidance_steps(overlap: int, steps: int, guidance: float) -> list[float]:
@@ -66,8 +83,7 @@ def reuse_noise(previous: torch.Tensor, source: torch.Tensor, overlap: int, recy
                 fresh: torch.Tensor) -> torch.Tensor:
     """FNR for the first M frames, PNS for the rest; previous and fresh are N(0, I) [N, ...]."""
     reused = previous[source.to(previous.device)]
-    mixed = recycle / (1 + recycle ** 2) ** 0.5 * reused + fresh / (1 + recycle ** 2) ** 0.5
-    return torch.cat([reused[:overlap], mixed[overlap:]])
+    return torch.cat([reused[:overlap], recycled(reused, fresh, recycle)[overlap:]])
 
 
 def output_frames(clips: int, frames: int, overlap: int, keep_overlap: bool, continued: bool = False) -> int:
@@ -79,38 +95,37 @@ def output_frames(clips: int, frames: int, overlap: int, keep_overlap: bool, con
 @torch.no_grad()
 def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disable=None, clip_frames=8, clips=2,
                          overlap=4, recycle=4.0, guidance=0.4, forward=False, keep_overlap=True, noise=None,
-                         previous=None, report=None, co=sm.VE):
+                         previous=None, report=None, co=sm.VE, out_device="cpu"):
     """VidRD, FNR + PNS + DSG (official pipeline). noise(k) gives clip k's N(0, I) draw [N, C, h, w].
     With `previous` (a ReuseClip) every clip continues it, else the run starts with a clip 0 of its own;
-    `report` receives the last clip as a ReuseClip (a KSAMPLER function must return the tensor).
+    `report` receives the last clip as a ReuseClip (a KSAMPLER function must return the tensor). Finished clips go
+    to `out_device` (ComfyUI's intermediate device), the video is returned on x's device (KSAMPLER's last step).
     co: the model's sampling coefficients (sampling_math; default ComfyUI's EPS/V form)."""
     extra_args = {} if extra_args is None else extra_args
     steps, n = len(sigmas) - 1, clip_frames
     stages = staged_guidance_steps(overlap, steps, guidance)
     source = source_frames(n, overlap, forward)
-    s_in = x.new_ones([n])
     first = 0 if previous is None else previous.clip + 1
     init = None if previous is None else previous.init.to(x)
     history = None if previous is None else previous.history
     video = x.new_empty((output_frames(clips, n, overlap, keep_overlap, previous is not None), *x.shape[1:]),
-                        device="cpu")                        # the long video exists once, on the CPU
-    filled = done = 0
+                        device=out_device)                   # the long video exists once, off the model's device
+    filled = 0
+    step = Reporter(callback)
     for k in tqdm(range(first, first + clips), disable=disable or clips < 2, desc="clips"):   # console bars
         draw = noise(k).to(x) if noise is not None else torch.randn_like(x[:n])
         init = draw if init is None else reuse_noise(init, source, overlap, recycle, draw)
-        z = sm.from_vp(co, init, sigmas[0])
         new_history = []
-        for i in trange(steps, disable=disable, leave=False):
-            if history is not None:                                   # DSG, the frame nearest the join longest
+
+        def dsg(i, z, history=history, new_history=new_history):    # the frame nearest the join longest
+            if history is not None:
                 for j in range(overlap):
                     if i < stages[j]:
                         z[j] = history[i][source[j]].to(z)
             new_history.append(z.cpu())
-            denoised = model(z, sigmas[i] * s_in, **extra_args)
-            if callback is not None:
-                callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": denoised})
-            done += 1
-            z = sm.ddim_step(co, z, denoised, sigmas[i], sigmas[i + 1])
+            return z
+
+        z = sample_ddim(model, sm.from_vp(co, init, sigmas[0]), sigmas, extra_args, step, disable, co, hold=dsg)
         history = new_history
         part = z if keep_overlap or k == 0 else z[overlap:]
         video[filled:filled + part.shape[0]] = part.to(video)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from .motion_warp import motion_offsets, warp_latents
+from .ddim_loop import Reporter, sample_ddim
+from .motion_warp import max_offset_fraction, motion_offsets, warp_latents
 from . import sampling_math as sm
 from .schedule import ddpm_forward, timestep_of
 
@@ -41,6 +42,37 @@ def indices_problem(steps: int, t0: int, t1: int) -> tuple[str, str] | None:
     if t1 > steps - 1:
         return "t1", f"t1={t1} is outside the {steps}-step schedule; it must be at most steps−1 = {steps - 1}."
     return None
+
+
+def motion_problem(frames: int, motion_x: float, motion_y: float) -> tuple[str, str] | None:
+    frac = max_offset_fraction(range(frames), motion_x, motion_y)
+    if frac >= 1.0:
+        limit = 512.0 / max(frames - 1, 1)
+        return "motion_x/motion_y", (f"moves the last of {frames} frames by {frac:.2f}× the frame size, so it would "
+                                     f"hold no content of the first frame; keep |motion| × (frames − 1) below 512, "
+                                     f"i.e. |motion| < {limit:.1f}.")
+    return None
+
+
+def signal_problem(sigmas, co, i1: int) -> tuple[str, str] | None:
+    """Flow trap (MODERN_MODELS §2.4): at σ_max of a flow model a(σ) = 0, so re-noising the warped latents there
+    would erase the motion; T must sit below it."""
+    if co.a(sigmas[i1]) > 0:
+        return None
+    return "t1", (f"puts T at σ = {float(sigmas[i1]):g}, the pure-noise level of this flow model, where the "
+                  f"warped motion would be erased; use t1 ≤ steps − 2.")
+
+
+def warped_frames(x: torch.Tensor, ids, motion_x: float, motion_y: float, eps: torch.Tensor, sigma_from, sigma_to,
+                  sigma_table=None, co=sm.VE) -> torch.Tensor:
+    """Eq. 5–6: frame k's state at T, x_T^k = DDPM_forward(W_k(x_T′^1), T′ → T), for each frame id k: frame 1's
+    state x at σ_T′ translated by δ^k (motion_warp) and re-noised to σ_T with ε (one per id). sigma_table given (SD):
+    the reference's ᾱ-table forward (schedule.ddpm_forward), else sampling_math.renoise with the coefficients co."""
+    warped = warp_latents(x, motion_offsets(ids, motion_x, motion_y))
+    if sigma_table is None:
+        return sm.renoise(co, warped, sigma_from, sigma_to, eps.to(warped))
+    t_from, t_to = timestep_of(sigma_table, sigma_from), timestep_of(sigma_table, sigma_to)
+    return ddpm_forward(warped, sigma_table, t_from, t_to, eps.to(warped), sigma_from, sigma_to)
 
 
 def chunk_plan(frames: int, chunk_size: int) -> list[list[int]]:
@@ -82,34 +114,18 @@ def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, dis
     elif sigma_table is None and not co.a(sigmas[i1]) > 0:
         raise ValueError(f"t1={t1} puts T at σ={float(sigmas[i1]):g}, where this model's signal coefficient "
                          f"a(σ) is 0 (σ_max of a flow model): the warped motion would be erased; lower t1.")
-    s_in = x.new_ones([1])
-    done = 0
-
-    def denoise(z, i):
-        nonlocal done
-        d = model(z, sigmas[i] * s_in.expand(z.shape[0]), **extra_args)
-        if callback is not None:
-            callback({"x": z, "i": done, "sigma": sigmas[i], "sigma_hat": sigmas[i], "denoised": d})
-        done += 1
-        return sm.ddim_step(co, z, d, sigmas[i], sigmas[i + 1])
-
+    report = Reporter(callback)
     x1 = x[:1] if first_frame_noise is None else sm.from_vp(co, first_frame_noise.to(x), sigmas[0])
-    for i in range(i0):                        # phases 1 and 2: the first frame alone
-        if i == i1:
-            x1_t1 = x1
-        x1 = denoise(x1, i)
-    if sigma_table is not None:
-        t_from, t_to = timestep_of(sigma_table, sigmas[i0]), timestep_of(sigma_table, sigmas[i1])
+    x1_t1 = sample_ddim(model, x1, sigmas[:i1 + 1], extra_args, report, True, co)   # phase 1: the first frame alone
+    x1 = sample_ddim(model, x1_t1, sigmas[i1:i0 + 1], extra_args, report, True, co)  # phase 2: on to T′
 
     plan = chunk_plan(frames, chunk_size)
     out = []
     for ids in tqdm(plan, disable=disable or len(plan) == 1):
-        xk = warp_latents(x1, motion_offsets(ids[1:], motion_x, motion_y))
-        eps = renoise(len(ids) - 1) if renoise is not None else torch.randn_like(xk)
-        xk = (ddpm_forward(xk, sigma_table, t_from, t_to, eps.to(xk), sigmas[i0], sigmas[i1])
-              if sigma_table is not None else sm.renoise(co, xk, sigmas[i0], sigmas[i1], eps.to(xk)))
-        video = torch.cat([x1_t1, xk])         # phase 3: all frames jointly, cross-frame attention
-        for i in range(i1, steps):
-            video = denoise(video, i)
+        n = len(ids) - 1
+        eps = renoise(n) if renoise is not None else torch.randn((n, *x1.shape[1:]), dtype=x1.dtype, device=x1.device)
+        xk = warped_frames(x1, ids[1:], motion_x, motion_y, eps, sigmas[i0], sigmas[i1], sigma_table, co)
+        # phase 3: all frames jointly, cross-frame attention
+        video = sample_ddim(model, torch.cat([x1_t1, xk]), sigmas[i1:], extra_args, report, True, co)
         out.append(video if len(plan) == 1 else video[1:])
     return torch.cat(out)

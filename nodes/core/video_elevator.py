@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import torch
 
+from .ddim_loop import Reporter, sample_ddim
 from . import sampling_math as sm
 
 # Wan 2.2 A14B's switch between its two experts, as its reference release configures it (`boundary` of T2V and I2V).
@@ -143,41 +144,35 @@ def elevate(image, video, x, sigmas, video_sigmas, sigma_floor, refine, video_st
     steps' ε; lpf(x̂₀): LPFF or None; image_co/video_co: each model's sampling coefficients (sampling_math; default
     the EPS/V form); bridge: a video_bridge.Bridge when the T2V works in another latent space or layout (its x̂₀
     goes there and back through the VAEs, each VAE call a step of the callback), None when both share one."""
-    steps, refine, done = len(sigmas) - 1, sorted(set(refine)), 0
+    steps, refine = len(sigmas) - 1, sorted(set(refine))
     if refine and (refine[0] < 0 or refine[-1] + video_steps > steps):
         raise ValueError(f"refining steps {refine} with K = {video_steps} need 0 ≤ i and i + K ≤ N = {steps}.")
     noise = noise or torch.randn_like
-    step_noise = step_noise or torch.randn_like
-
-    def report(x_, denoised, sigma):
-        nonlocal done
-        if callback is not None:
-            callback({"x": x_, "i": done, "sigma": sigma, "sigma_hat": sigma, "denoised": denoised})
-        done += 1
-        return denoised
-
+    report = Reporter(callback)
     path = []                                   # inversion trajectory; path[-1] is at the current level
-    for i in range(steps):
-        x0 = report(x, image(x, sigmas[i], "cfg"), sigmas[i])          # spatial quality elevating
-        x_next = sm.ddim_step(image_co, x, x0, sigmas[i], sigmas[i + 1])
+
+    def refine_or_correct(i, x, x0, x_next):
+        nonlocal path
         if i in refine:                                                 # temporal motion refining
             if lpf is not None and i != refine[-1]:
                 x0 = lpf(x0)
             vs = video_sigmas
-            tick = lambda: report(x, x0, sigmas[i])                      # noqa: E731 (a bridge VAE call)
+            tick = lambda: report.report(x, x0, sigmas[i])               # noqa: E731 (a bridge VAE call)
             x0_video = x0 if bridge is None else bridge.to_video(x0, tick)
             v = sm.noised(video_co, x0_video, noise(x0_video).to(x0_video), vs[i])   # T2V-based SDEdit at t_i
-            for j in range(i, i + video_steps):
-                v0 = report(v, video(v, vs[j]), vs[j])
-                if j + 1 < i + video_steps:
-                    v = (sm.ddim_step(video_co, v, v0, vs[j], vs[j + 1]) if video_step == "ddim"
-                         else sm.noised(video_co, v0, step_noise(v0).to(v0), vs[j + 1]))  # LCM: x̂₀ + fresh noise
+            levels = torch.cat([vs[i:i + video_steps], vs.new_zeros(1)])   # K T2V calls, the last x̂₀ kept
+            v0 = sample_ddim(lambda v_, s: video(v_, s[0]), v, levels, None, report, True, video_co,
+                             lcm_noise=(step_noise or torch.randn_like) if video_step == "lcm" else None)
             v0 = v0 if bridge is None else bridge.to_image(v0, tick)
-            path = invert(image, v0, [sigma_floor] + [sigmas[k] for k in range(steps - 1, i, -1)], report, image_co)
-            x_next = path[-1] if path else v0
-        elif pnp and len(path) > 1:                                     # PnP inversion correction
+            path = invert(image, v0, [sigma_floor] + [sigmas[k] for k in range(steps - 1, i, -1)], report.report,
+                          image_co)
+            return path[-1] if path else v0
+        if pnp and len(path) > 1:                                       # PnP inversion correction
             x_inv = path.pop()
-            x0_inv = report(x_inv, image(x_inv, sigmas[i], "positive"), sigmas[i])
-            x_next = x_next + path[-1] - sm.ddim_step(image_co, x_inv, x0_inv, sigmas[i], sigmas[i + 1])
-        x = x_next
-    return x
+            x0_inv = report.report(x_inv, image(x_inv, sigmas[i], "positive"), sigmas[i])
+            return x_next + path[-1] - sm.ddim_step(image_co, x_inv, x0_inv, sigmas[i], sigmas[i + 1])
+        return x_next
+
+    # spatial quality elevating: T2I DDIM steps with CFG, each refined or corrected after it
+    return sample_ddim(lambda x_, s: image(x_, s[0], "cfg"), x, sigmas, None, report, True, image_co,
+                       correct=refine_or_correct)

@@ -26,23 +26,22 @@ with their own noise at every step (latent re-noising); HunyuanVideo 1.5 sees th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-@dataclass(frozen=True, eq=False)
-class VideoClip:
-    """What clip k+1 needs from clip k: its N(0, I) noise and its sampled latent (LATENT scaling), [B, C, T, h, w],
-    CPU; the σ levels it was sampled on; k, counted from the chain's first clip (it picks the next fresh draw)."""
-    noise: torch.Tensor
-    latent: torch.Tensor
-    sigmas: torch.Tensor
-    clip: int
+from .noise import recycled
+from .reuse_diffuse import ReuseClip
+
+class VideoClip(ReuseClip):
+    """reuse_diffuse.ReuseClip on a video latent (frames on dim 2): its N(0, I) noise and its sampled latent
+    (LATENT scaling, `kept`), [B, C, T, h, w], CPU; the σ levels it was sampled on; k, counted from the chain's
+    first clip (it picks the next fresh draw)."""
+    dim = 2
 
     @property
-    def frames(self) -> int:
-        return self.latent.shape[2]
+    def latent(self) -> torch.Tensor:
+        return self.kept
 
 
 def context_sources(frames: int, overlap: int) -> torch.Tensor:
@@ -70,8 +69,7 @@ def extension_noise(previous: torch.Tensor, overlap: int, recycle: float, fresh:
     frames = previous.shape[2]
     held = previous[:, :, context_sources(frames, overlap)]
     mirrored = previous[:, :, mirrored_sources(frames, overlap)]
-    new = (recycle * mirrored + fresh[:, :, overlap + 1:]) / (1 + recycle ** 2) ** 0.5
-    return torch.cat([held, new], dim=2)
+    return torch.cat([held, recycled(mirrored, fresh[:, :, overlap + 1:], recycle)], dim=2)
 
 
 def extension_start(previous: VideoClip, overlap: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import torch
 
+import comfy.model_management
 import comfy.model_sampling
 import comfy.samplers
 import comfy.utils
@@ -18,7 +19,7 @@ from comfy.ldm.modules.temporal_ae import VideoDecoder
 from ..core import sampling_math as sm
 from ..core.errors import check
 from .compat import first_stage, guider_of, reads_denoise_mask
-from .model_families import adapter_for
+from .model_families import adapter_for, video_adapter_for
 from ..core.schedule import ddim_sigmas
 
 
@@ -86,6 +87,24 @@ def require_image_latent(latent: dict, model, node: str, param: str = "latent") 
           f"make the latent with this model's VAE or an empty latent of its family.")
     check(x.shape[0] >= 1, node, param, "has no frames (batch size 0).")
     return x
+
+
+def require_video_latent(latent: dict, model, node: str, param: str = "latent") -> torch.Tensor:
+    """A native video model's latent [B, C, T, h, w] with the model's channels."""
+    x, fmt = latent["samples"], model.get_model_object("latent_format")
+    family = video_adapter_for(model)
+    check(x.ndim == 5, node, param, f"needs a video latent [batch, channels, frames, height, width] for this video "
+                                    f"model; got shape {list(x.shape)} (make it with an empty video latent node, e.g. "
+                                    f"Empty Hunyuan Latent Video for Wan 2.1).")
+    check(x.shape[1] == fmt.latent_channels, node, param,
+          f"has {x.shape[1]} channels but the model works on {fmt.latent_channels}-channel latents; make the latent "
+          f"for {family.name if family else 'this model'} (an empty latent of its family).")
+    return x
+
+
+def video_device() -> torch.device:
+    """Where finished frames of a long video wait: ComfyUI's intermediate device (the CPU unless --gpu-only)."""
+    return comfy.model_management.intermediate_device()
 
 
 class Progress:

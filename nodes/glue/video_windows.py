@@ -2,7 +2,7 @@
 latent [B, C, F, h, w] (Wan): the rollout stays ours (Video LDM samples window after window, each on finished frames,
 which ComfyUI's per-step fusion of all windows is not), the per-call work is ComfyUI's.
 
-Each model call of `context_guidance.sample_video_context_guided` carries the whole latent and names its frames in
+Each model call of `context_guidance.sample_context_guided` (dim=2) carries the whole latent and names its frames in
 model_options[PASS_KEY]; `RolloutPassHandler`, an IndexListContextHandler, evaluates that one window through
 `evaluate_context_windows` — the latent and every frame-sized cond (an I2V concat image, a mask) sliced on dim 2
 by ComfyUI's own `get_resized_cond`, the causal slot by `causal_window_fix` (or a copy of the first frame through
@@ -15,6 +15,7 @@ Feature-detected: the causal slot and dim-2 cond slicing came with ComfyUI's rew
 """
 from __future__ import annotations
 
+import copy
 import inspect
 
 import torch
@@ -55,11 +56,13 @@ class FramesWindow(cw.IndexListContextWindow):
 
 
 class RolloutPassHandler(cw.IndexListContextHandler):
-    """Evaluates the frames of the pass named in model_options[PASS_KEY] (calls without one run unwindowed)."""
+    """Evaluates the frames of the pass named in model_options[PASS_KEY] (calls without one run unwindowed).
+    The handler is shared by every clone of the model: a call sets its causal slot on a copy of its own."""
 
-    def __init__(self, window: int):
+    def __init__(self, window: int, node: str):
         super().__init__(cw.get_matching_context_schedule(cw.ContextSchedules.STATIC_STANDARD),
                          cw.get_matching_fuse_method(cw.ContextFuseMethods.FLAT), context_length=window, dim=2)
+        self.node = node
 
     def should_use_context(self, model, conds, x_in, timestep, model_options) -> bool:
         return PASS_KEY in model_options
@@ -67,22 +70,24 @@ class RolloutPassHandler(cw.IndexListContextHandler):
     def execute(self, calc_cond_batch, model, conds, x_in, timestep, model_options):
         p = model_options[PASS_KEY]
         window = FramesWindow(list(p.frames), dim=self.dim, total_frames=x_in.size(self.dim))
-        self.causal_window_fix = p.slot == "before"     # ComfyUI prepends frame frames[0] − 1 and strips its output
+        call = copy.copy(self)
+        call.causal_window_fix = p.slot == "before"     # ComfyUI prepends frame frames[0] − 1 and strips its output
         if p.slot == "copy":
             window.causal_anchor_index = p.frames[0]     # the same slot, filled with the first frame; stripped below
-        state = window_state(self, x_in, conds, model)
+        state = window_state(call, x_in, conds, model)
+        refuse_unsupported(self.node, state)
         out = [torch.zeros_like(x_in) for _ in conds]
         counts = [torch.zeros(cw.get_shape_for_dim(x_in, self.dim), device=x_in.device) for _ in conds]
         biases = [[0.0] * x_in.size(self.dim) for _ in conds]
         for callback in pe.get_all_callbacks(cw.IndexListCallbacks.EXECUTE_START, self.callbacks):
             callback(self, model, x_in, conds, timestep, model_options)
         try:
-            [result] = self.evaluate_context_windows(calc_cond_batch, model, x_in, conds, timestep, [(0, window)],
+            [result] = call.evaluate_context_windows(calc_cond_batch, model, x_in, conds, timestep, [(0, window)],
                                                      model_options, window_state=state, total_windows=1)
-            sub_out = [per_modality[0] for per_modality in result.sub_conds_out]
+            sub_out = [per_modality[0] for per_modality in result.sub_conds_out]     # one modality (checked)
             if p.slot == "copy":
                 sub_out = [o.narrow(self.dim, 1, o.size(self.dim) - 1) for o in sub_out]
-            self.combine_context_window_results(x_in, sub_out, result.sub_conds, result.window, 0, 1, timestep,
+            call.combine_context_window_results(x_in, sub_out, result.sub_conds, result.window, 0, 1, timestep,
                                                 out, counts, biases)
             return [o / c.clamp_min(1.0) for o, c in zip(out, counts)]     # flat weights: x̂₀ · 1 / 1, exact
         finally:
@@ -90,22 +95,28 @@ class RolloutPassHandler(cw.IndexListContextHandler):
                 callback(self, model, x_in, conds, timestep, model_options)
 
 
-def with_rollout_windows(model, window: int):
-    """A clone whose calls with a named pass are evaluated on that pass's frames; memory budgeted for one window."""
+def refuse_unsupported(node: str, state) -> None:
+    """The rollout evaluates one video latent: no second modality (e.g. audio), no guide frames (LTX-Video's
+    keyframe guides appended to the latent), which a pass would otherwise drop without a word."""
+    latents = getattr(state, "latents", [None])
+    if len(latents) > 1:
+        raise NodeInputError(node, "model", f"samples a latent of {len(latents)} modalities (e.g. video with audio); "
+                                            f"the long-video rollout evaluates a single video latent only.")
+    if any(g is not None for g in getattr(state, "guide_latents", ())):
+        raise NodeInputError(node, "positive", "carries guide frames (e.g. LTX-Video keyframe guides appended to the "
+                                               "latent); the long-video rollout does not place them in its windows: "
+                                               "give the frames as start_frames instead.")
+
+
+def with_rollout_windows(model, window: int, node: str):
+    """A clone whose calls with a named pass are evaluated on that pass's frames; memory budgeted for one window.
+    A model with a context handler of its own (e.g. ComfyUI's Context Windows node) is refused, never overwritten."""
+    if model.model_options.get("context_handler") is not None:
+        raise NodeInputError(node, "model", f"already has a context handler "
+                                            f"({type(model.model_options['context_handler']).__name__}, e.g. from a "
+                                            f"Context Windows node); the rollout runs its own windows, so connect the "
+                                            f"model without it.")
     m = model.clone()
-    m.model_options["context_handler"] = RolloutPassHandler(window)
+    m.model_options["context_handler"] = RolloutPassHandler(window, node)
     cw.create_prepare_sampling_wrapper(m)
     return m
-
-
-def require_video_latent(latent: dict, model, node: str, param: str = "latent") -> torch.Tensor:
-    """A native video model's latent [B, C, T, h, w] with the model's channels."""
-    x, fmt = latent["samples"], model.get_model_object("latent_format")
-    if x.ndim != 5:
-        raise NodeInputError(node, param, f"needs a video latent [batch, channels, frames, height, width] for this "
-                                          f"video model; got shape {list(x.shape)} (make it with an empty video "
-                                          f"latent node, e.g. Empty Hunyuan Latent Video for Wan 2.1).")
-    if x.shape[1] != fmt.latent_channels:
-        raise NodeInputError(node, param, f"has {x.shape[1]} channels but the model works on {fmt.latent_channels}-"
-                                          f"channel latents; make the latent for this model's family.")
-    return x

@@ -41,7 +41,7 @@ def test_dsg_holds_overlap_frames_at_the_previous_clips_latents(unet, conds, mon
             return callback(d) if callback else None
         return original(model, x, sigmas, extra_args, cb, disable, **kw)
 
-    monkeypatch.setattr("vidlift.nodes.vidrd.sample_reuse_diffuse", recording)
+    monkeypatch.setattr("vidlift.nodes.glue.reuse_clips.sample_reuse_diffuse", recording)
     steps, overlap = 10, 3
     video_model = add_cross_frame_attention(unet)   # frames interact, so a frame released by DSG evolves anew
     extend(video_model, conds, steps=steps, overlap=overlap, guidance=0.6)

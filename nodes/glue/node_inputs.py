@@ -1,0 +1,34 @@
+"""What every sampler node's inputs share: the seed widget, the run-time schema check over all inputs, the
+queue-time answer, and the warning for an input a path does not use."""
+from __future__ import annotations
+
+import logging
+
+from comfy_api.latest import io
+
+from ..core.errors import answer, check_schema, first, schema_problem
+
+SEED_MAX = 0xFFFFFFFFFFFFFFFF       # ComfyUI's seed widget range: 0 … 2⁶⁴ − 1
+
+
+def seed_input(tooltip: str, default: int = 0):
+    """The seed widget of every sampler node (randomised after each queue by default)."""
+    return io.Int.Input("seed", default=default, min=0, max=SEED_MAX, control_after_generate=True, tooltip=tooltip)
+
+
+def check_inputs(node_class, node: str, /, **values) -> None:
+    """Run time: every numeric and combo input among `values` within node_class's schema (names that are not
+    widget inputs of the schema, e.g. models and latents, are skipped by errors.schema_problem)."""
+    check_schema(node_class, node, values)
+
+
+def queue_answer(node_class, node: str, rule=None, /, **values):
+    """validate_inputs: the named inputs within the schema, then `rule` over them (once all are given)."""
+    return answer(node, first(schema_problem(node_class, values),
+                              lambda: None if rule is None or None in values.values() else rule(*values.values())))
+
+
+def warn_unused(node: str, why: str, **inputs) -> None:
+    """Log the inputs a path does not read (never silently ignored), with their values and the reason."""
+    names = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
+    logging.warning("%s: input%s %s not used: %s", node, "s" if len(inputs) > 1 else "", names, why)
