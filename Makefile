@@ -8,7 +8,7 @@ PORT ?= 8188
 
 COMFYUI_033 ?= ../shared/comfyui/0.33.0
 
-.PHONY: setup demo serve test test-fast test-all bench workflows thumbnails docs clean
+.PHONY: setup demo serve test test-fast test-all lint bench workflows thumbnails docs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,6 +29,9 @@ test-fast: setup         ## tiers a and b only
 test-all:                ## what CI runs: `make test` on ComfyUI 0.33 (COMFYUI_033) and on the default 0.3.75
 	@$(MAKE) --no-print-directory test COMFYUI_PATH=$(COMFYUI_033) VIDLIFT_ENV=-$(notdir $(abspath $(COMFYUI_033)))
 	@$(MAKE) --no-print-directory test COMFYUI_PATH= VIDLIFT_ENV=
+
+lint: setup              ## ruff over the whole repository (rules in pyproject.toml); CI runs it first
+	@$(PY) -m ruff check .
 
 bench: setup             ## ratios against baselines measured in the same run (not part of make test)
 	@$(PY) bench/run.py $(BENCH_ARGS)

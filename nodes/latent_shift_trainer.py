@@ -2,8 +2,6 @@
 with the temporal shift on."""
 from __future__ import annotations
 
-import json
-import logging
 import os
 import tempfile
 

@@ -42,7 +42,9 @@ def build(seed: int = 0) -> dict:
     import comfy.sd1_clip
     import comfy.taesd.taesd
     from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
-    import copy, json, os
+    import copy
+    import json
+    import os
 
     ops = comfy.ops.manual_cast
     unet = UNetModel(**copy.deepcopy(UNET), dtype=torch.float32, device="cpu", operations=ops)

@@ -45,7 +45,7 @@ def has_control_widget(name: str, value: list) -> bool:
 
 def ui_to_api(workflow: dict, object_info: dict) -> dict:
     nodes = {n["id"]: n for n in workflow["nodes"]}
-    links = {l[0]: l for l in workflow.get("links", [])}  # [id, from_node, from_slot, to_node, to_slot, type]
+    links = {link[0]: link for link in workflow.get("links", [])}  # [id, from_node, from_slot, to_node, to_slot, type]
 
     def source(link_id):
         """Follow a link back through Reroutes and bypassed nodes to a real output."""

@@ -18,7 +18,7 @@ from comfy.ldm.modules.temporal_ae import VideoDecoder
 
 from ..core import sampling_math as sm
 from ..core.errors import check
-from .compat import first_stage, guider_of, reads_denoise_mask
+from .compat import first_stage, reads_denoise_mask
 from .model_families import adapter_for, video_adapter_for
 from ..core.schedule import ddim_sigmas
 

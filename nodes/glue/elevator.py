@@ -15,7 +15,8 @@ from ..core.lpff import lpff_frames_in_batch
 from ..core.noise import second_seed
 from ..core.schedule import leading_timesteps
 from ..core.video_elevator import EXPERT_BOUNDARY, elevate, is_high_noise, mixed_noise, model_calls
-from .comfy_glue import (PerCallModel, guider_of, is_sd_schedule, is_video_vae, require_family, require_image_latent,
+from .compat import guider_of
+from .comfy_glue import (PerCallModel, is_sd_schedule, is_video_vae, require_family, require_image_latent,
                          run_guider, sampling_schedule, vae_bridge)
 from .model_families import video_adapter_for, video_families
 from .model_patches import has_cross_frame_attention

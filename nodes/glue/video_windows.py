@@ -49,7 +49,7 @@ class FramesWindow(cw.IndexListContextWindow):
     slices the timestep with `get_tensor(timestep, dim=0)`, i.e. by the window's frame ids — right when frames are
     the batch, wrong rows (or an IndexError) for a video latent with batch > 1."""
 
-    def get_tensor(self, full, device=None, dim=None, retain_index_list=[]):
+    def get_tensor(self, full, device=None, dim=None, retain_index_list=()):
         if dim == 0 and self.dim != 0:
             return full.to(device)
         return super().get_tensor(full, device, dim, retain_index_list)

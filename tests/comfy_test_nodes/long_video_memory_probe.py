@@ -55,5 +55,5 @@ if __name__ == "__main__":
     peaks = {}
     for n in counts:
         run(n)        # warm-up at this length: model load, kernels and allocator caches for every window shape
-        peaks[n] = peak_of(lambda: run(n), GPU)
+        peaks[n] = peak_of(lambda n=n: run(n), GPU)
     print(json.dumps(peaks))

@@ -27,5 +27,6 @@ if __name__ == "__main__":
     peaks = {}
     for n in counts:
         window = int(os.environ.get("PROBE_WINDOW", 14))
-        peaks[n] = peak_of(lambda: TemporalVAEDecode.execute({"samples": z[:n]}, vae, window, 4, 0, 64).args[0], GPU)
+        peaks[n] = peak_of(lambda n=n, window=window: TemporalVAEDecode.execute({"samples": z[:n]}, vae, window, 4, 0,
+                                                                               64).args[0], GPU)
     print(json.dumps(peaks))

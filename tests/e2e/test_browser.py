@@ -2,7 +2,6 @@
 widget error and no console error; every canvas figure draws and follows its inputs; the Text2Video-Zero
 workflow runs from the browser and its video appears. Screenshots go to output/browser/."""
 import copy
-import json
 import os
 
 import pytest

@@ -10,12 +10,14 @@ from safetensors import safe_open
 import comfy.model_management
 import comfy.utils
 from comfy_test_nodes import tiny
-from inprocess.test_shift_lora_train import (input_dir, loras, moving_squares, parts, temp_directory,  # noqa: F401
-                                             train, write_video)
+from inprocess import test_shift_lora_train as base
+from inprocess.test_shift_lora_train import moving_squares, train, write_video
 from vidlift.nodes.glue import shift_lora_training as training
 from vidlift.nodes.core.errors import NodeInputError
 
 STATE = ".vidlift_state"
+# the trainer tests' fixtures: tiny U-Net parts, a temporary loras folder, an input folder of two videos
+parts, loras, input_dir, temp_directory = base.parts, base.loras, base.input_dir, base.temp_directory
 
 
 def state_of(folder, name):
