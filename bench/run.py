@@ -31,7 +31,7 @@ import_comfy(cpu=ARGS.device == "cpu")
 
 import torch  # noqa: E402
 
-from pack_import import pack_package  # noqa: E402
+from pack_import import pack_module, pack_package  # noqa: E402
 
 pack_package()
 
@@ -43,6 +43,8 @@ from comfy_test_nodes import diffusers_twin as twin  # noqa: E402
 from comfy_test_nodes import tiny, tiny_dit  # noqa: E402
 from comfy_test_nodes.memory_peak import resident, run_probe  # noqa: E402
 import quality  # noqa: E402  (bench/quality.py: the toy model's quality table)
+import quality_t2v  # noqa: E402  (bench/quality_t2v.py: the toy text-to-video model's table)
+import trainer_speed  # noqa: E402  (bench/trainer_speed.py: trainer step vs bare forward+backward)
 from vidlift.nodes.core.context_guidance import rollout_plan  # noqa: E402
 from vidlift.nodes.glue.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
 from vidlift.nodes.video_ldm import ContextGuidedSampler  # noqa: E402
@@ -546,10 +548,13 @@ BENCHES = {
         else bench_alternating("tiny", lambda s: tiny.unet_model(seed=s), 32, 128)),
     "alternating_wan": bench_alternating_wan,
     "elevator_wan_memory": bench_elevator_wan_memory,
+    "quality_t2v": lambda: quality_t2v.bench_quality_t2v(ROOT, ARGS.quality_rows),
+    "trainer": lambda: trainer_speed.bench_trainer(pack_module, tiny.unet_model(seed=0), tiny.conditioning(10)),
 }
+QUALITY = ("quality", "quality_t2v")      # hours of CPU: run only when named
 
 if __name__ == "__main__":
-    chosen = [b for b in ARGS.only.split(",") if b] or [b for b in BENCHES if b != "quality"]
+    chosen = [b for b in ARGS.only.split(",") if b] or [b for b in BENCHES if b not in QUALITY]
     machine = torch.cuda.get_device_name() if GPU else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     print(f"VidLift bench on {machine}, torch {torch.__version__}, {torch.get_num_threads()} threads, {ARGS.reps} "
           f"repetitions", flush=True)

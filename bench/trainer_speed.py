@@ -11,7 +11,12 @@ import time
 import torch
 
 
-def bench_trainer(nodes_pkg, model, positive, steps=12, pairs=5, frames=8, size=8, log=print):
+def bench_trainer(*args, **kwargs):
+    with torch.inference_mode(False):        # the bench runs nodes under inference mode, as ComfyUI does
+        return paired_steps(*args, **kwargs)
+
+
+def paired_steps(nodes_pkg, model, positive, steps=12, pairs=5, frames=8, size=8, log=print):
     import comfy.model_management as mm
     import comfy.samplers
     training = nodes_pkg("nodes.glue.shift_lora_training")
