@@ -1,147 +1,60 @@
 """Regenerate workflows/*.json (the UI format the canvas saves) from compact descriptions.
 
-Widget values are laid out in the order /object_info gives, so the files stay in step with the
-nodes' schemas. Run: .venv/bin/python scripts/make_workflows.py  (starts ComfyUI briefly).
+One function per workflow: the models (an SD1.5 checkpoint, or a DiT family's loaders from the Family table in
+workflow_builders.py), VidLift's patches and samplers, decode and save, and a note that explains it. Widget values
+are laid out in the order /object_info gives, so the files stay in step with the nodes' schemas.
+Run: .venv/bin/python scripts/make_workflows.py  (starts ComfyUI briefly).
 """
 from __future__ import annotations
 
-import json
 import os
-import uuid
 
 from comfy_env import ROOT
-from workflow_api import has_control_widget, widget_inputs
+from workflow_builders import (DECODE, FLUX, PATCH, PROMPT, QWEN, SAVE, SD15, WAN, ZIMAGE, Graph, cond,
+                               decode_and_save, dit_loaders, elevator, loader_and_prompts, one_chain,
+                               patch_and_latent, patched_sampler, temporal_decode_and_save)
 
-CKPT = "v1-5-pruned-emaonly.safetensors"
-FRONTEND = "1.32.9"
-
-
-class Graph:
-    def __init__(self, info: dict, name: str):
-        self.info, self.name, self.nodes, self.links, self.groups = info, name, [], [], []
-
-    def node(self, kind, pos, widgets=None, inputs=None, title=None, size=None):
-        info = self.info[kind]
-        widgets, values = widgets or {}, []
-        for name, spec in widget_inputs(info):
-            opts = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
-            choices = spec[0] if isinstance(spec[0], list) else opts.get("options", [])
-            default = opts.get("default", choices[0] if choices else None)
-            values.append(widgets.get(name, default))
-            if has_control_widget(name, spec):
-                values.append("fixed")
-        names = info.get("output_name") or info["output"]
-        n = {"id": len(self.nodes) + 1, "type": kind, "pos": list(pos), "flags": {}, "order": len(self.nodes),
-             "mode": 0, "inputs": [], "outputs": [{"name": nm, "type": t, "links": [], "slot_index": i}
-                                                  for i, (nm, t) in enumerate(zip(names, info["output"]))],
-             "properties": {"Node name for S&R": kind}, "widgets_values": values}
-        if title:
-            n["title"] = title
-        sockets = [(nm, sp[0]) for sec in ("required", "optional") for nm, sp in (info["input"].get(sec) or {}).items()
-                   if not (isinstance(sp[0], list) or sp[0] in ("INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"))]
-        for slot, (nm, t) in enumerate(sockets):
-            n["inputs"].append({"name": nm, "type": t, "link": None})
-        n["size"] = list(size or [320, 46 + 24 * (max(len(sockets), len(n["outputs"])) + len(values))])
-        self.nodes.append(n)
-        for nm, (src, out_name) in (inputs or {}).items():
-            self.connect(src, out_name, n, nm)
-        return n
-
-    def connect(self, src, out_name, dst, in_name):
-        slot = next(i for i, o in enumerate(src["outputs"]) if o["name"] == out_name)
-        dslot = next(i for i, d in enumerate(dst["inputs"]) if d["name"] == in_name)
-        link_id = len(self.links) + 1
-        t = src["outputs"][slot]["type"]
-        self.links.append([link_id, src["id"], slot, dst["id"], dslot, t])
-        src["outputs"][slot]["links"].append(link_id)
-        dst["inputs"][dslot]["link"] = link_id
-
-    def note(self, pos, text, size=(360, 200)):
-        n = {"id": len(self.nodes) + 1, "type": "MarkdownNote", "pos": list(pos), "size": list(size), "flags": {},
-             "order": len(self.nodes), "mode": 0, "inputs": [], "outputs": [], "properties": {},
-             "widgets_values": [text], "color": "#432", "bgcolor": "#653"}
-        self.nodes.append(n)
-
-    def group(self, title, nodes, color="#3f789e"):
-        xs = [n["pos"][0] for n in nodes] + [n["pos"][0] + n["size"][0] for n in nodes]
-        ys = [n["pos"][1] for n in nodes] + [n["pos"][1] + n["size"][1] for n in nodes]
-        self.groups.append({"id": len(self.groups) + 1, "title": title, "color": color, "font_size": 24, "flags": {},
-                            "bounding": [min(xs) - 20, min(ys) - 60, max(xs) - min(xs) + 40, max(ys) - min(ys) + 80]})
-
-    def save(self):
-        wf = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, "vidlift/" + self.name)), "revision": 0,
-              "last_node_id": len(self.nodes), "last_link_id": len(self.links), "nodes": self.nodes,
-              "links": self.links, "groups": self.groups, "config": {},
-              "extra": {"ds": {"scale": 0.75, "offset": [40, 80]}, "frontendVersion": FRONTEND}, "version": 0.4}
-        with open(os.path.join(ROOT, "workflows", self.name + ".json"), "w") as f:
-            json.dump(wf, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-
-
-def loader_and_prompts(g, prompt, negative=""):
-    ckpt = g.node("CheckpointLoaderSimple", (0, 0), {"ckpt_name": CKPT}, title="Load Checkpoint (SD1.5)")
-    pos = g.node("CLIPTextEncode", (0, 200), {"text": prompt}, {"clip": (ckpt, "CLIP")}, title="Prompt", size=(320, 150))
-    neg = g.node("CLIPTextEncode", (0, 390), {"text": negative}, {"clip": (ckpt, "CLIP")}, title="Negative prompt",
-                 size=(320, 120))
-    g.group("Model and prompts", [ckpt, pos, neg])
-    return ckpt, pos, neg
-
-
-def decode_and_save(g, x, model_src, latent, fps, prefix):
-    dec = g.node("VAEDecode", (x, 0), inputs={"samples": latent, "vae": (model_src, "VAE")})
-    vid = g.node("CreateVideo", (x, 130), {"fps": fps}, {"images": (dec, "IMAGE")})
-    save = g.node("SaveVideo", (x, 290), {"filename_prefix": prefix}, {"video": (vid, "VIDEO")}, size=(320, 360))
-    g.group("Decode and save", [dec, vid, save], color="#3f8e5e")
-
-
-def text2video_zero_block(g, ckpt, pos, neg, frames, title, **sampler_widgets):
-    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
-    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": frames},
-                 title="Video size (batch size = frames)")
-    smp = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, **sampler_widgets}, {
-        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-        "latent": (lat, "LATENT")})
-    g.group(title, [cfa, lat, smp], color="#8e3f78")
-    return smp
-
-
-PROMPT = ("a horse galloping on a street, high quality, HD, 8K, trending on artstation, high focus, "
-          "dramatic lighting")
+T2VZ = ("VidLift_Text2VideoZeroSampler", 8, "Text2Video-Zero", 4.0)                # sampler, frames, group, fps
+ROLLOUT = ("VidLift_ContextGuidedSampler", 1, "Video LDM rollout with context guidance", 8.0)
+SECOND_PROMPT = ("a horse galloping on a beach at sunset, high quality, HD, 8K, trending on artstation, high focus, "
+                 "dramatic lighting")
+SHIFT_LORA = "temporal_shift_lora.safetensors"
+SHIFT_NOTE = ("Use the same shift_fraction, position and boundary as when the LoRA was trained "
+              "(the trainer stores them in the file's metadata).")
+WAN_NEGATIVE = ("static, still, blurry, low quality, worst quality, jpeg artifacts, deformed, extra fingers, "
+                "messy background, overexposed, subtitles, text, watermark")
 
 
 def text2video_zero(info):
-    g = Graph(info, "text2video_zero")
-    ckpt, pos, neg = loader_and_prompts(g, PROMPT)
-    smp = text2video_zero_block(g, ckpt, pos, neg, 8, "Text2Video-Zero")
-    decode_and_save(g, 1100, ckpt, (smp, "LATENT"), 4.0, "video/text2video_zero")
-    g.note((380, 480), "**Text2Video-Zero** (Khachatryan et al. 2023), training-free.\n\n"
-           "- *Cross-Frame Attention Patcher*: every frame attends to frame 1, so appearance stays fixed.\n"
-           "- *Sampler*: frame 1 is denoised alone to T′, warped by the motion (λ·δ, 512-px canvas units) "
-           "for every other frame, re-noised to T, then all frames are denoised together.\n"
-           "- Defaults are the reference's: 8 frames, 50 DDIM steps, motion 12/12, t0 44, t1 47, cfg 7.5.\n"
-           "- More frames: raise the batch size; chunk_size keeps memory bounded.", size=(330, 330))
-    g.save()
+    one_chain(info, "text2video_zero", SD15, T2VZ, {},
+              "**Text2Video-Zero** (Khachatryan et al. 2023), training-free.\n\n"
+              "- *Cross-Frame Attention Patcher*: every frame attends to frame 1, so appearance stays fixed.\n"
+              "- *Sampler*: frame 1 is denoised alone to T′, warped by the motion (λ·δ, 512-px canvas units) "
+              "for every other frame, re-noised to T, then all frames are denoised together.\n"
+              "- Defaults are the reference's: 8 frames, 50 DDIM steps, motion 12/12, t0 44, t1 47, cfg 7.5.\n"
+              "- More frames: raise the batch size; chunk_size keeps memory bounded.", (330, 330))
 
 
 def text2video_zero_advanced(info):
     g = Graph(info, "text2video_zero_advanced")
     ckpt, pos, neg = loader_and_prompts(g, PROMPT)
-    cond = {"positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING")}
-    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
-    one = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 1}, title="First frame")
+    cfa, one = patch_and_latent(g, SD15, (ckpt, "MODEL"), 1, "First frame")
     common = {"steps": 50, "cfg": 7.5, "sampler_name": "ddim", "scheduler": "ddim_uniform", "noise_seed": 42}
     to_t = g.node("KSamplerAdvanced", (740, 0), {**common, "add_noise": "enable", "start_at_step": 0, "end_at_step": 2,
                                                   "return_with_leftover_noise": "enable"},
-                  {"model": (ckpt, "MODEL"), **cond, "latent_image": (one, "LATENT")}, title="Frame 1 → T (step 2)")
+                  {"model": (ckpt, "MODEL"), **cond(pos, neg), "latent_image": (one, "LATENT")},
+                  title="Frame 1 → T (step 2)")
     to_t0 = g.node("KSamplerAdvanced", (740, 520), {**common, "add_noise": "disable", "start_at_step": 2,
                                                      "end_at_step": 5, "return_with_leftover_noise": "enable"},
-                   {"model": (ckpt, "MODEL"), **cond, "latent_image": (to_t, "LATENT")}, title="Frame 1 → T′ (step 5)")
+                   {"model": (ckpt, "MODEL"), **cond(pos, neg), "latent_image": (to_t, "LATENT")},
+                   title="Frame 1 → T′ (step 5)")
     warp = g.node("VidLift_MotionLatentWarp", (1100, 0), {"seed": 42}, {
         "model": (ckpt, "MODEL"), "first_frame_at_T": (to_t, "LATENT"), "first_frame_at_T0": (to_t0, "LATENT")})
     joint = g.node("KSamplerAdvanced", (1460, 0), {**common, "add_noise": "disable", "start_at_step": 2,
                                                     "end_at_step": 50, "return_with_leftover_noise": "disable"},
-                   {"model": (cfa, "MODEL"), **cond, "latent_image": (warp, "LATENT")}, title="All frames from T")
-    g.group("Text2Video-Zero, step by step", [cfa, one, to_t, to_t0, warp, joint], color="#8e3f78")
+                   {"model": (cfa, "MODEL"), **cond(pos, neg), "latent_image": (warp, "LATENT")},
+                   title="All frames from T")
+    g.group("Text2Video-Zero, step by step", [cfa, one, to_t, to_t0, warp, joint], color=PATCH)
     decode_and_save(g, 1820, ckpt, (joint, "LATENT"), 4.0, "video/text2video_zero_advanced")
     g.note((1100, 560), "**The three phases with stock samplers.** Use sampler *ddim* with scheduler *ddim_uniform* "
            "so step k is the reference's timestep. Frame 1 goes to T (step N−t1−1 = 2) and T′ (step N−t0−1 = 5); "
@@ -153,16 +66,10 @@ def text2video_zero_advanced(info):
 def temporal_vae_decode(info):
     g = Graph(info, "temporal_vae_decode")
     ckpt, pos, neg = loader_and_prompts(g, PROMPT)
-    smp = text2video_zero_block(g, ckpt, pos, neg, 16, "Generate 16 frames (Text2Video-Zero)", motion_x=8.0,
-                                motion_y=0.0)
-    svd = g.node("ImageOnlyCheckpointLoader", (1100, 0), {"ckpt_name": "svd_xt.safetensors"},
-                 title="SVD checkpoint (for its temporal VAE decoder)")
-    dec = g.node("VidLift_TemporalVAEDecode", (1100, 200), inputs={"samples": (smp, "LATENT"), "vae": (svd, "VAE")})
-    g.group("Temporal VAE Decode", [svd, dec], color="#3f5e8e")
-    vid = g.node("CreateVideo", (1460, 0), {"fps": 8.0}, {"images": (dec, "IMAGE")})
-    save = g.node("SaveVideo", (1460, 160), {"filename_prefix": "video/temporal_vae_decode"}, {"video": (vid, "VIDEO")},
-                  size=(320, 360))
-    g.group("Save", [vid, save], color="#3f8e5e")
+    smp = patched_sampler(g, SD15, (ckpt, "MODEL"), pos, neg, T2VZ[0], 16, "Generate 16 frames (Text2Video-Zero)",
+                          motion_x=8.0, motion_y=0.0)
+    temporal_decode_and_save(g, (1100, 0), (1100, 200), 1460, (smp, "LATENT"), "video/temporal_vae_decode",
+                             "Temporal VAE Decode")
     g.note((1100, 470), "**Temporal VAE Decode.** Stable Video Diffusion's VAE decoder has temporal layers and reads "
            "SD1.x/2.x latents. Frames are decoded together in windows of 14 (what SVD was trained on) "
            "overlapping by 4 and cross-faded, so memory does not grow with the video length and window edges "
@@ -171,34 +78,28 @@ def temporal_vae_decode(info):
     g.save()
 
 
-SECOND_PROMPT = ("a horse galloping on a beach at sunset, high quality, HD, 8K, trending on artstation, high focus, "
-                 "dramatic lighting")
-
-
 def extend_clip(info):
     g = Graph(info, "extend_clip")
     ckpt, pos, neg = loader_and_prompts(g, PROMPT, negative="watermark")
     pos2 = g.node("CLIPTextEncode", (0, 620), {"text": SECOND_PROMPT}, {"clip": (ckpt, "CLIP")},
                   title="Prompt of the last clip", size=(320, 150))
     g.group("Second prompt", [pos2])
-    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
-    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 8},
-                 title="One clip (batch size = frames per clip)")
-    cond = {"negative": (neg, "CONDITIONING"), "latent": (lat, "LATENT")}
+    cfa, lat = patch_and_latent(g, SD15, (ckpt, "MODEL"), 8, "One clip (batch size = frames per clip)")
+    rest = {"negative": (neg, "CONDITIONING"), "latent": (lat, "LATENT")}
     smp = g.node("VidLift_ReuseDiffuseSampler", (740, 0), {"seed": 42},
-                 {"model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), **cond}, title="Clip 0")
+                 {"model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), **rest}, title="Clip 0")
     ext = g.node("VidLift_ReuseDiffuseExtender", (1100, 0), {"seed": 42, "clips": 1},
-                 {"model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), **cond,
+                 {"model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), **rest,
                   "previous": (smp, "last_clip")}, title="Clip 1 continues clip 0")
     ext2 = g.node("VidLift_ReuseDiffuseExtender", (1460, 0), {"seed": 42, "clips": 1},
-                  {"model": (cfa, "MODEL"), "positive": (pos2, "CONDITIONING"), **cond,
+                  {"model": (cfa, "MODEL"), "positive": (pos2, "CONDITIONING"), **rest,
                    "previous": (ext, "last_clip")}, title="Clip 2 continues clip 1, second prompt")
-    g.group("Reuse and Diffuse (VidRD): a chain of clips", [cfa, lat, smp, ext, ext2], color="#8e3f78")
+    g.group("Reuse and Diffuse (VidRD): a chain of clips", [cfa, lat, smp, ext, ext2], color=PATCH)
     join = g.node("LatentBatch", (1820, 0), inputs={"samples1": (smp, "LATENT"), "samples2": (ext, "LATENT")},
                   title="Clips 0 + 1")
     join2 = g.node("LatentBatch", (1820, 130), inputs={"samples1": (join, "LATENT"), "samples2": (ext2, "LATENT")},
                    title="Clips 0 + 1 + 2")
-    g.group("Join the clips", [join, join2], color="#3f5e8e")
+    g.group("Join the clips", [join, join2], color=DECODE)
     decode_and_save(g, 2180, ckpt, (join2, "LATENT"), 8.0, "video/extend_clip")
     g.note((380, 480), "**Reuse and Diffuse** (VidRD). Three clips of 8 frames: the *Sampler* makes clip 0; each "
            "*Extender* continues the clip on its `previous` input: it reuses that clip's noise time-reversed for its "
@@ -217,22 +118,15 @@ def showcase(info):
     cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
     tsm = g.node("VidLift_TemporalShift", (380, 290), {"strength": 0.25}, {"model": (cfa, "MODEL")},
                  title="Temporal Shift (low strength without a Latent-Shift LoRA)")
-    lat = g.node("EmptyLatentImage", (380, 620), {"width": 512, "height": 512, "batch_size": 8},
+    lat = g.node("EmptyLatentImage", (380, 620), {**SD15.size, "batch_size": 8},
                  title="Video size (batch size = frames)")
-    smp = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, "motion_x": 8.0, "motion_y": 0.0}, {
-        "model": (tsm, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-        "latent": (lat, "LATENT")})
-    g.group("Make a video model and sample (Text2Video-Zero + Latent-Shift)", [cfa, tsm, lat, smp], color="#8e3f78")
+    smp = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, "motion_x": 8.0, "motion_y": 0.0},
+                 {"model": (tsm, "MODEL"), **cond(pos, neg), "latent": (lat, "LATENT")})
+    g.group("Make a video model and sample (Text2Video-Zero + Latent-Shift)", [cfa, tsm, lat, smp], color=PATCH)
     lpf = g.node("VidLift_LPFF", (1100, 0), {"mode": "temporal only", "d_t": 0.6}, {"samples": (smp, "LATENT")},
                  title="LPFF: remove flicker along time")
-    svd = g.node("ImageOnlyCheckpointLoader", (1100, 420), {"ckpt_name": "svd_xt.safetensors"},
-                 title="SVD checkpoint (for its temporal VAE decoder)")
-    dec = g.node("VidLift_TemporalVAEDecode", (1460, 0), inputs={"samples": (lpf, "LATENT"), "vae": (svd, "VAE")})
-    g.group("Smooth and decode (VideoElevator's LPFF, a temporal decoder)", [lpf, svd, dec], color="#3f5e8e")
-    vid = g.node("CreateVideo", (1820, 0), {"fps": 8.0}, {"images": (dec, "IMAGE")})
-    save = g.node("SaveVideo", (1820, 160), {"filename_prefix": "video/showcase"}, {"video": (vid, "VIDEO")},
-                  size=(320, 360))
-    g.group("Save", [vid, save], color="#3f8e5e")
+    temporal_decode_and_save(g, (1100, 420), (1460, 0), 1820, (lpf, "LATENT"), "video/showcase",
+                             "Smooth and decode (VideoElevator's LPFF, a temporal decoder)", before=[lpf])
     g.note((740, 520), "**Showcase.** Cross-frame attention keeps the appearance of frame 1; the temporal shift "
            "lets each frame see its neighbours (use strength 1 with a LoRA trained by *Train Temporal Shift LoRA*); "
            "Text2Video-Zero adds global motion; LPFF (temporal only) removes flicker from the final latent; "
@@ -240,19 +134,13 @@ def showcase(info):
     g.save()
 
 
-SHIFT_LORA = "temporal_shift_lora.safetensors"
-SHIFT_NOTE = ("Use the same shift_fraction, position and boundary as when the LoRA was trained "
-              "(the trainer stores them in the file's metadata).")
-
-
-def sample_frames(g, x, model, pos, neg, frames, title, size=(512, 512)):
-    lat = g.node("EmptyLatentImage", (x, 290), {"width": size[0], "height": size[1], "batch_size": frames},
+def sample_frames(g, x, model, pos, neg, frames, title):
+    lat = g.node("EmptyLatentImage", (x, 290), {**SD15.size, "batch_size": frames},
                  title="Video size (batch size = frames)")
     smp = g.node("KSampler", (x + 360, 0), {"seed": 42, "steps": 25, "cfg": 7.5, "sampler_name": "ddim",
                                              "scheduler": "ddim_uniform"},
-                 {"model": model, "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-                  "latent_image": (lat, "LATENT")}, size=(320, 300))
-    g.group(title, [lat, smp], color="#8e3f78")
+                 {"model": model, **cond(pos, neg), "latent_image": (lat, "LATENT")}, size=(320, 300))
+    g.group(title, [lat, smp], color=PATCH)
     return smp
 
 
@@ -264,7 +152,7 @@ def latent_shift(info):
     lora["mode"] = 4                                                     # bypassed until a LoRA is trained
     shift = g.node("VidLift_TemporalShift", (380, 150), inputs={"model": (lora, "MODEL")})
     cfa = g.node("VidLift_CrossFrameAttention", (380, 520), inputs={"model": (shift, "MODEL")})
-    g.group("Latent-Shift", [lora, shift, cfa], color="#8e3f78")
+    g.group("Latent-Shift", [lora, shift, cfa], color=PATCH)
     smp = sample_frames(g, 740, (cfa, "MODEL"), pos, neg, 8, "Sample all frames together")
     decode_and_save(g, 1460, ckpt, (smp, "LATENT"), 8.0, "video/latent_shift")
     g.note((740, 640), "**Latent-Shift** (An et al. 2023). The *Temporal Shift Patcher* moves 1/8 of the channels "
@@ -285,7 +173,7 @@ def latent_shift_train(info):
                    size=(360, 620))
     curve = g.node("SaveImage", (380, 680), {"filename_prefix": "latent_shift/loss_curve"},
                    {"images": (train, "loss_curve")}, title="Loss curve", size=(360, 300))
-    g.group("Train a Temporal Shift LoRA", [train, curve], color="#8e3f78")
+    g.group("Train a Temporal Shift LoRA", [train, curve], color=PATCH)
     smp = sample_frames(g, 800, (train, "model"), pos, neg, 8, "Try it: 8 frames with the trained LoRA")
     decode_and_save(g, 1520, ckpt, (smp, "LATENT"), 8.0, "video/latent_shift_trained")
     g.note((800, 640), "**Fine-tune for Latent-Shift.** Put short videos (mp4, webm, mov, ...) of what you want "
@@ -293,7 +181,8 @@ def latent_shift_train(info):
            "encodes every frame with the VAE and trains a LoRA on the U-Net with the temporal shift on (ε-prediction "
            "MSE, each clip's frames denoised together). The LoRA lands in `models/loras/` as "
            "temporal_shift_lora.safetensors; the loss curve is saved. Memory grows with frames_per_clip and the "
-           "size; gradient checkpointing (on) trades time for memory. Then sample with *latent_shift.json*.", size=(330, 330))
+           "size; gradient checkpointing (on) trades time for memory. Then sample with *latent_shift.json*.",
+           size=(330, 330))
     g.save()
 
 
@@ -305,14 +194,10 @@ def videoelevator(info):
     cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")}, title="T2V: cross-frame")
     shift = g.node("VidLift_TemporalShift", (380, 290), {"strength": 0.5}, {"model": (cfa, "MODEL")},
                    title="T2V: temporal shift")
-    lat = g.node("EmptyLatentImage", (380, 620), {"width": 512, "height": 512, "batch_size": 8},
+    lat = g.node("EmptyLatentImage", (380, 620), {**SD15.size, "batch_size": 8},
                  title="Video size (batch size = frames)")
-    cond = {"positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING")}
-    smp = g.node("VidLift_AlternatingKSampler", (740, 0), {"seed": 42}, {
-        "image_model": (ckpt, "MODEL"), "image_positive": cond["positive"], "image_negative": cond["negative"],
-        "video_model": (shift, "MODEL"), "video_positive": cond["positive"], "video_negative": cond["negative"],
-        "latent": (lat, "LATENT")}, size=(340, 620))
-    g.group("VideoElevator: T2I quality, T2V motion", [cfa, shift, lat, smp], color="#8e3f78")
+    smp = elevator(g, 740, ckpt, pos, neg, shift, pos, neg, (lat, "LATENT"), {}, (340, 620))
+    g.group("VideoElevator: T2I quality, T2V motion", [cfa, shift, lat, smp], color=PATCH)
     decode_and_save(g, 1120, ckpt, (smp, "LATENT"), 8.0, "video/videoelevator")
     g.note((1120, 700), "**VideoElevator** (Zhang et al. 2024), training-free. Each of the 50 DDIM steps is a step of "
            "the image model (T2I, with cross-frame attention); at the refining steps (preset ZeroScope: N−i = "
@@ -328,36 +213,24 @@ def videoelevator(info):
 
 
 def long_video(info):
-    g = Graph(info, "long_video")
-    ckpt, pos, neg = loader_and_prompts(g, PROMPT)
-    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
-    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 1},
-                 title="Video size (frames are set on the sampler)")
-    smp = g.node("VidLift_ContextGuidedSampler", (740, 0), {"seed": 42, "steps": 20, "frames": 32, "window": 16}, {
-        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-        "latent": (lat, "LATENT")})
-    g.group("Video LDM rollout with context guidance", [cfa, lat, smp], color="#8e3f78")
-    decode_and_save(g, 1100, ckpt, (smp, "LATENT"), 8.0, "video/long_video")
-    g.note((380, 480), "**Context-Guided Sampler** (Video LDM rollout). Frame 1 is made by the image model alone; "
-           "then windows of 16 frames each hold the 2 latest frames as context (noised to every step's level) "
-           "and generate 14 new ones, with context guidance s = 1.5 on top of cfg. Cross-frame attention "
-           "anchors every window on frame 1, which the sampler adds to each window. Raise `frames` as far as "
-           "you like: one window is in the model at a time.", size=(330, 300))
-    g.save()
+    one_chain(info, "long_video", SD15, ROLLOUT, {"steps": 20, "frames": 32, "window": 16},
+              "**Context-Guided Sampler** (Video LDM rollout). Frame 1 is made by the image model alone; "
+              "then windows of 16 frames each hold the 2 latest frames as context (noised to every step's level) "
+              "and generate 14 new ones, with context guidance s = 1.5 on top of cfg. Cross-frame attention "
+              "anchors every window on frame 1, which the sampler adds to each window. Raise `frames` as far as "
+              "you like: one window is in the model at a time.", (330, 300))
 
 
 def keyframe_interpolation(info):
     g = Graph(info, "keyframe_interpolation")
     ckpt, pos, neg = loader_and_prompts(g, PROMPT)
-    cond = {"positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING")}
-    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), inputs={"model": (ckpt, "MODEL")})
-    lat = g.node("EmptyLatentImage", (380, 290), {"width": 512, "height": 512, "batch_size": 3},
-                 title="Keyframes (batch size = keyframes)")
+    cfa, lat = patch_and_latent(g, SD15, (ckpt, "MODEL"), 3, "Keyframes (batch size = keyframes)")
     keys = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, "motion_x": 24.0, "motion_y": 0.0},
-                  {"model": (cfa, "MODEL"), **cond, "latent": (lat, "LATENT")}, title="Keyframes (Text2Video-Zero)")
+                  {"model": (cfa, "MODEL"), **cond(pos, neg), "latent": (lat, "LATENT")},
+                  title="Keyframes (Text2Video-Zero)")
     itp = g.node("VidLift_ContextGuidedInterpolation", (1100, 0), {"seed": 42, "steps": 20, "passes": 2}, {
-        "model": (cfa, "MODEL"), **cond, "keyframes": (keys, "LATENT")})
-    g.group("Keyframes, then Video LDM interpolation ×16", [cfa, lat, keys, itp], color="#8e3f78")
+        "model": (cfa, "MODEL"), **cond(pos, neg), "keyframes": (keys, "LATENT")})
+    g.group("Keyframes, then Video LDM interpolation ×16", [cfa, lat, keys, itp], color=PATCH)
     decode_and_save(g, 1460, ckpt, (itp, "LATENT"), 8.0, "video/keyframe_interpolation")
     g.note((1100, 330), "**Context-Guided Interpolation** (Video LDM). Three new frames between each pair of "
            "keyframes, the keyframes held as context: 3 keyframes → 9 frames; passes = 2 interpolates again "
@@ -366,159 +239,68 @@ def keyframe_interpolation(info):
     g.save()
 
 
-# DiT image models (issue 16 §5): stock loaders as the models' own ComfyUI templates wire them
-FLUX = {"unet": "flux1-dev.safetensors", "clips": ("clip_l.safetensors", "t5xxl_fp16.safetensors"),
-        "vae": "ae.safetensors"}
-ZIMAGE = {"unet": "z_image_turbo_bf16.safetensors", "clip": "qwen_3_4b.safetensors", "vae": "ae.safetensors"}
-QWEN = {"unet": "qwen_image_fp8_e4m3fn.safetensors", "clip": "qwen_2.5_vl_7b_fp8_scaled.safetensors",
-        "vae": "qwen_image_vae.safetensors"}
-DIT_SIZE = {"width": 768, "height": 512}
+FLOW_T0_T1 = ("- *t0 / t1* are steps of the model's own schedule (ComfyUI's simple scheduler): frame 1 is denoised "
+              "to T = step N−t1−1 = 1 and T′ = step N−t0−1 = 3, warped at T′, re-noised to T, then all frames are "
+              "denoised together. A flow model's step 0 is pure noise, which would erase the motion: t1 ≤ steps−2.")
 
 
-def flux_loaders_and_prompt(g, prompt):
-    """Flux.1-dev: diffusion model, CLIP-L + T5-XXL, the 16-channel VAE; FluxGuidance on the prompt (the distilled
-    guidance), and a zeroed negative, which cfg 1 never uses."""
-    unet = g.node("UNETLoader", (0, 0), {"unet_name": FLUX["unet"]}, title="Load Diffusion Model (Flux.1-dev)")
-    clip = g.node("DualCLIPLoader", (0, 130), {"clip_name1": FLUX["clips"][0], "clip_name2": FLUX["clips"][1],
-                                               "type": "flux"})
-    vae = g.node("VAELoader", (0, 310), {"vae_name": FLUX["vae"]})
-    text = g.node("CLIPTextEncode", (0, 420), {"text": prompt}, {"clip": (clip, "CLIP")}, title="Prompt",
-                  size=(320, 150))
-    pos = g.node("FluxGuidance", (0, 610), {"guidance": 3.5}, {"conditioning": (text, "CONDITIONING")})
-    neg = g.node("ConditioningZeroOut", (0, 730), inputs={"conditioning": (text, "CONDITIONING")},
-                 title="Negative (unused at cfg 1)")
-    g.group("Flux.1-dev and prompt", [unet, clip, vae, text, pos, neg])
-    return unet, vae, pos, neg
-
-
-def dit_decode_and_save(g, x, vae, latent, fps, prefix):
-    dec = g.node("VAEDecode", (x, 0), inputs={"samples": latent, "vae": (vae, "VAE")})
-    vid = g.node("CreateVideo", (x, 130), {"fps": fps}, {"images": (dec, "IMAGE")})
-    save = g.node("SaveVideo", (x, 290), {"filename_prefix": prefix}, {"video": (vid, "VIDEO")}, size=(320, 360))
-    g.group("Decode and save", [dec, vid, save], color="#3f8e5e")
-
-
-def dit_text2video_zero(g, model, pos, neg, frames, **sampler_widgets):
-    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), {"dit_blocks": "double+single"}, {"model": model})
-    lat = g.node("EmptySD3LatentImage", (380, 360), {**DIT_SIZE, "batch_size": frames},
-                 title="Video size (batch size = frames)")
-    smp = g.node("VidLift_Text2VideoZeroSampler", (740, 0), {"seed": 42, **sampler_widgets}, {
-        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-        "latent": (lat, "LATENT")})
-    g.group("Text2Video-Zero", [cfa, lat, smp], color="#8e3f78")
-    return smp
+def dit_t2vz_note(intro, where, tokens, outro=""):
+    """A DiT Text2Video-Zero note: the family's settings, then cross-frame attention and t0 / t1 on a flow model."""
+    return (intro + "- *Cross-Frame Attention*: every frame's image tokens attend to frame 1's keys and values in "
+            f"{where}; the {tokens} tokens are untouched.\n" + FLOW_T0_T1 + outro)
 
 
 def text2video_zero_flux(info):
-    g = Graph(info, "text2video_zero_flux")
-    unet, vae, pos, neg = flux_loaders_and_prompt(g, PROMPT)
-    smp = dit_text2video_zero(g, (unet, "MODEL"), pos, neg, 8, cfg=1.0, steps=20, t0=16, t1=18)
-    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 4.0, "video/text2video_zero_flux")
-    g.note((380, 560), "**Text2Video-Zero on Flux.1-dev** (needs ComfyUI 0.33 or later: its Flux blocks take "
-           "attention patches).\n\n"
-           "- *cfg 1*: Flux.1-dev is guidance-distilled; *FluxGuidance* (3.5) sets its guidance, so the "
-           "negative prompt is not used.\n"
-           "- *Cross-Frame Attention*: every frame's image tokens attend to frame 1's keys and values in the double "
-           "and single blocks; the text tokens are untouched.\n"
-           "- *t0 / t1* are steps of the model's own schedule (ComfyUI's simple scheduler): frame 1 is denoised "
-           "to T = step N−t1−1 = 1 and T′ = step N−t0−1 = 3, warped at T′, re-noised to T, then all frames are "
-           "denoised together. A flow model's step 0 is pure noise, which would erase the motion: t1 ≤ steps−2.\n"
-           "- Motion is in pixels of a 512-px canvas per frame; 768×512, 8 frames. More frames: raise the batch "
-           "size; chunk_size bounds the memory.", size=(330, 420))
-    g.save()
+    one_chain(info, "text2video_zero_flux", FLUX, T2VZ, {"cfg": 1.0, "steps": 20, "t0": 16, "t1": 18}, dit_t2vz_note(
+        "**Text2Video-Zero on Flux.1-dev** (needs ComfyUI 0.33 or later: its Flux blocks take attention patches).\n\n"
+        "- *cfg 1*: Flux.1-dev is guidance-distilled; *FluxGuidance* (3.5) sets its guidance, so the negative prompt "
+        "is not used.\n", "the double and single blocks", "text",
+        "\n- Motion is in pixels of a 512-px canvas per frame; 768×512, 8 frames. More frames: raise the batch size; "
+        "chunk_size bounds the memory."), (330, 420))
 
 
 def text2video_zero_zimage(info):
-    g = Graph(info, "text2video_zero_zimage")
-    unet = g.node("UNETLoader", (0, 0), {"unet_name": ZIMAGE["unet"]}, title="Load Diffusion Model (Z-Image Turbo)")
-    shift = g.node("ModelSamplingAuraFlow", (0, 130), {"shift": 3.0}, {"model": (unet, "MODEL")})
-    clip = g.node("CLIPLoader", (0, 240), {"clip_name": ZIMAGE["clip"], "type": "lumina2"})
-    vae = g.node("VAELoader", (0, 390), {"vae_name": ZIMAGE["vae"]})
-    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
-                 size=(320, 150))
-    neg = g.node("ConditioningZeroOut", (0, 690), inputs={"conditioning": (pos, "CONDITIONING")},
-                 title="Negative (unused at cfg 1)")
-    g.group("Z-Image Turbo and prompt", [unet, shift, clip, vae, pos, neg])
-    smp = dit_text2video_zero(g, (shift, "MODEL"), pos, neg, 8, cfg=1.0, steps=8, t0=4, t1=6)
-    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 4.0, "video/text2video_zero_zimage")
-    g.note((380, 560), "**Text2Video-Zero on Z-Image Turbo.**\n\n"
-           "- *cfg 1*, 8 steps: Z-Image Turbo is distilled for few steps without guidance, so the negative "
-           "prompt is not used; *ModelSamplingAuraFlow* shift 3 as in Z-Image's own workflow.\n"
-           "- *Cross-Frame Attention*: every frame's image tokens attend to frame 1's keys and values in each "
-           "transformer layer; the caption tokens are untouched.\n"
-           "- *t0 / t1* are steps of the model's own schedule (ComfyUI's simple scheduler): frame 1 is denoised "
-           "to T = step N−t1−1 = 1 and T′ = step N−t0−1 = 3, warped at T′, re-noised to T, then all frames are "
-           "denoised together. A flow model's step 0 is pure noise, which would erase the motion: t1 ≤ steps−2.",
-           size=(330, 380))
-    g.save()
+    one_chain(info, "text2video_zero_zimage", ZIMAGE, T2VZ, {"cfg": 1.0, "steps": 8, "t0": 4, "t1": 6}, dit_t2vz_note(
+        "**Text2Video-Zero on Z-Image Turbo.**\n\n"
+        "- *cfg 1*, 8 steps: Z-Image Turbo is distilled for few steps without guidance, so the negative prompt is not "
+        "used; *ModelSamplingAuraFlow* shift 3 as in Z-Image's own workflow.\n", "each transformer layer", "caption"),
+              (330, 380))
 
 
 def text2video_zero_qwen(info):
-    g = Graph(info, "text2video_zero_qwen")
-    unet = g.node("UNETLoader", (0, 0), {"unet_name": QWEN["unet"]}, title="Load Diffusion Model (Qwen-Image)")
-    shift = g.node("ModelSamplingAuraFlow", (0, 130), {"shift": 3.1}, {"model": (unet, "MODEL")})
-    clip = g.node("CLIPLoader", (0, 240), {"clip_name": QWEN["clip"], "type": "qwen_image"})
-    vae = g.node("VAELoader", (0, 390), {"vae_name": QWEN["vae"]})
-    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
-                 size=(320, 150))
-    neg = g.node("CLIPTextEncode", (0, 690), {"text": ""}, {"clip": (clip, "CLIP")}, title="Negative prompt",
-                 size=(320, 120))
-    g.group("Qwen-Image and prompts", [unet, shift, clip, vae, pos, neg])
-    smp = dit_text2video_zero(g, (shift, "MODEL"), pos, neg, 8, cfg=2.5, steps=20, t0=16, t1=18)
-    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 4.0, "video/text2video_zero_qwen")
-    g.note((380, 560), "**Text2Video-Zero on Qwen-Image** (needs ComfyUI 0.33 or later: its attention takes "
-           "attention patches).\n\n"
-           "- *cfg 2.5*, 20 steps, *ModelSamplingAuraFlow* shift 3.1, as in Qwen-Image's own workflow; cfg above "
-           "1 runs the negative prompt too.\n"
-           "- *Cross-Frame Attention*: every frame's image tokens attend to frame 1's keys and values in each "
-           "transformer block; the text tokens are untouched.\n"
-           "- *t0 / t1* are steps of the model's own schedule (ComfyUI's simple scheduler): frame 1 is denoised "
-           "to T = step N−t1−1 = 1 and T′ = step N−t0−1 = 3, warped at T′, re-noised to T, then all frames are "
-           "denoised together. A flow model's step 0 is pure noise, which would erase the motion: t1 ≤ steps−2.\n"
-           "- The Wan VAE decodes each frame as an image.", size=(330, 400))
-    g.save()
+    one_chain(info, "text2video_zero_qwen", QWEN, T2VZ, {"cfg": 2.5, "steps": 20, "t0": 16, "t1": 18}, dit_t2vz_note(
+        "**Text2Video-Zero on Qwen-Image** (needs ComfyUI 0.33 or later: its attention takes attention patches).\n\n"
+        "- *cfg 2.5*, 20 steps, *ModelSamplingAuraFlow* shift 3.1, as in Qwen-Image's own workflow; cfg above 1 runs "
+        "the negative prompt too.\n", "each transformer block", "text",
+        "\n- The Wan VAE decodes each frame as an image."), (330, 400))
 
 
-WAN = {"unet": "wan2.1_t2v_1.3B_fp16.safetensors", "clip": "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
-       "vae": "wan_2.1_vae.safetensors"}
-WAN_NEGATIVE = ("static, still, blurry, low quality, worst quality, jpeg artifacts, deformed, extra fingers, "
-                "messy background, overexposed, subtitles, text, watermark")
-WAN_SIZE = {"width": 832, "height": 480}
+def long_video_flux(info):
+    one_chain(info, "long_video_flux", FLUX, ROLLOUT, {"steps": 20, "cfg": 1.0, "frames": 32, "window": 12},
+              "**Long video on Flux.1-dev** (needs ComfyUI 0.33 or later). Frame 1 is made by the model "
+              "alone; then windows of 12 frames each hold the 2 latest frames as context (noised to every step's "
+              "level) and generate 10 new ones, with context guidance s = 1.5. *cfg 1*: Flux.1-dev is "
+              "guidance-distilled (FluxGuidance sets its guidance), so text guidance costs no extra pass. Cross-frame "
+              "attention anchors every window on frame 1, which the sampler adds to each window. One window is in "
+              "the model at a time: raise `frames` freely, lower `window` if memory is short.", (330, 330))
 
 
-def wan_video_model(g, x, prompt):
-    """Wan 2.1 1.3B T2V as its own template loads it: diffusion model, ModelSamplingSD3 shift 8, umT5, its VAE."""
-    unet = g.node("UNETLoader", (x, 0), {"unet_name": WAN["unet"]}, title="Load Diffusion Model (Wan 2.1 T2V 1.3B)")
-    shift = g.node("ModelSamplingSD3", (x, 130), {"shift": 8.0}, {"model": (unet, "MODEL")})
-    clip = g.node("CLIPLoader", (x, 240), {"clip_name": WAN["clip"], "type": "wan"})
-    vae = g.node("VAELoader", (x, 390), {"vae_name": WAN["vae"]}, title="Load VAE (Wan 2.1)")
-    pos = g.node("CLIPTextEncode", (x, 500), {"text": prompt}, {"clip": (clip, "CLIP")}, title="Video prompt",
-                 size=(320, 150))
-    neg = g.node("CLIPTextEncode", (x, 690), {"text": WAN_NEGATIVE}, {"clip": (clip, "CLIP")},
-                 title="Video negative prompt", size=(320, 120))
-    g.group("T2V: Wan 2.1 and its prompts", [unet, shift, clip, vae, pos, neg], color="#3f5e8e")
-    return shift, vae, pos, neg
-
-
-def elevator_with_wan(g, image, ipos, ineg, image_vae, video, video_vae, vpos, vneg, latent, widgets, x=760):
-    inputs = {"image_model": image, "image_positive": (ipos, "CONDITIONING"), "image_negative": (ineg, "CONDITIONING"),
-              "video_model": (video, "MODEL"), "video_positive": (vpos, "CONDITIONING"),
-              "video_negative": (vneg, "CONDITIONING"), "latent": latent, "image_vae": (image_vae, "VAE")}
-    if video_vae is not None:
-        inputs["video_vae"] = (video_vae, "VAE")
-    return g.node("VidLift_AlternatingKSampler", (x, 0), {"seed": 42, **widgets}, inputs, size=(340, 680))
+def wan_video_model(g, prompt):
+    """Wan 2.1 as the second (T2V) model, in the column at x = 380, with its own prompts."""
+    return dit_loaders(g, WAN, prompt, WAN_NEGATIVE, x=380, titles=("Video prompt", "Video negative prompt"),
+                       group="T2V: Wan 2.1 and its prompts", color=DECODE, name_vae=True)
 
 
 def videoelevator_wan(info):
     g = Graph(info, "videoelevator_wan")
     ckpt, pos, neg = loader_and_prompts(g, PROMPT, negative="blurry, low quality, watermark, text")
     ckpt["title"] = "Load Checkpoint (T2I: your SD1.5 style model)"
-    video, wan_vae, vpos, vneg = wan_video_model(g, 380, PROMPT)
-    lat = g.node("EmptyLatentImage", (760, 740), {**WAN_SIZE, "batch_size": 17},
+    video, wan_vae, vpos, vneg = wan_video_model(g, PROMPT)
+    lat = g.node("EmptyLatentImage", (760, 740), {**WAN.size, "batch_size": 17},
                  title="Video size (batch size = frames: 4n+1)")
-    smp = elevator_with_wan(g, (ckpt, "MODEL"), pos, neg, ckpt, video, wan_vae, vpos, vneg, (lat, "LATENT"),
-                            {"video_cfg": 6.0, "video_steps": 8, "d_t": 0.4})
-    g.group("VideoElevator: SD1.5 + Wan 2.1", [lat, smp], color="#8e3f78")
+    smp = elevator(g, 760, ckpt, pos, neg, video, vpos, vneg, (lat, "LATENT"),
+                   {"video_cfg": 6.0, "video_steps": 8, "d_t": 0.4}, (340, 680), image_vae=ckpt, video_vae=wan_vae)
+    g.group("VideoElevator: SD1.5 + Wan 2.1", [lat, smp], color=PATCH)
     decode_and_save(g, 1140, ckpt, (smp, "LATENT"), 16.0, "video/videoelevator_wan")
     g.note((1140, 700), "**VideoElevator with Wan 2.1 as the video model.** Every step is an SD1.5 DDIM step (your "
            "checkpoint and LoRAs give the look, with cross-frame attention); at the refining steps (ZeroScope preset: "
@@ -534,22 +316,15 @@ def videoelevator_wan(info):
 
 def videoelevator_qwen_wan(info):
     g = Graph(info, "videoelevator_qwen_wan")
-    unet = g.node("UNETLoader", (0, 0), {"unet_name": QWEN["unet"]}, title="Load Diffusion Model (Qwen-Image)")
-    shift = g.node("ModelSamplingAuraFlow", (0, 130), {"shift": 3.1}, {"model": (unet, "MODEL")})
-    clip = g.node("CLIPLoader", (0, 240), {"clip_name": QWEN["clip"], "type": "qwen_image"})
-    vae = g.node("VAELoader", (0, 390), {"vae_name": QWEN["vae"]}, title="Load VAE (Qwen-Image)")
-    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
-                 size=(320, 150))
-    neg = g.node("CLIPTextEncode", (0, 690), {"text": ""}, {"clip": (clip, "CLIP")}, title="Negative prompt",
-                 size=(320, 120))
-    g.group("T2I: Qwen-Image and prompts", [unet, shift, clip, vae, pos, neg])
-    video, wan_vae, vpos, vneg = wan_video_model(g, 380, PROMPT)
-    lat = g.node("EmptySD3LatentImage", (760, 740), {**WAN_SIZE, "batch_size": 17},
+    image, vae, pos, neg = dit_loaders(g, QWEN, PROMPT, group="T2I: Qwen-Image and prompts", name_vae=True)
+    video, wan_vae, vpos, vneg = wan_video_model(g, PROMPT)
+    lat = g.node("EmptySD3LatentImage", (760, 740), {**WAN.size, "batch_size": 17},
                  title="Video size (batch size = frames: 4n+1)")
-    smp = elevator_with_wan(g, (shift, "MODEL"), pos, neg, vae, video, wan_vae, vpos, vneg, (lat, "LATENT"),
-                            {"steps": 20, "image_cfg": 2.5, "video_cfg": 6.0, "video_steps": 4})
-    g.group("VideoElevator: Qwen + Wan", [lat, smp], color="#8e3f78")
-    dit_decode_and_save(g, 1140, vae, (smp, "LATENT"), 16.0, "video/videoelevator_qwen_wan")
+    smp = elevator(g, 760, image, pos, neg, video, vpos, vneg, (lat, "LATENT"),
+                   {"steps": 20, "image_cfg": 2.5, "video_cfg": 6.0, "video_steps": 4}, (340, 680),
+                   image_vae=vae, video_vae=wan_vae)
+    g.group("VideoElevator: Qwen + Wan", [lat, smp], color=PATCH)
+    decode_and_save(g, 1140, vae, (smp, "LATENT"), 16.0, "video/videoelevator_qwen_wan")
     g.note((1140, 700), "**VideoElevator: Qwen-Image with Wan 2.1** (one latent space, Wan 2.1's; cross-frame "
            "attention on Qwen-Image needs ComfyUI 0.33 or later). Qwen-Image makes each frame (20 steps, cfg 2.5), "
            "Wan 2.1 refines the motion 4 steps at N−i = 18, 14, 10, 6.\n\n"
@@ -562,46 +337,12 @@ def videoelevator_qwen_wan(info):
     g.save()
 
 
-def long_video_flux(info):
-    g = Graph(info, "long_video_flux")
-    unet, vae, pos, neg = flux_loaders_and_prompt(g, PROMPT)
-    cfa = g.node("VidLift_CrossFrameAttention", (380, 0), {"dit_blocks": "double+single"}, {"model": (unet, "MODEL")})
-    lat = g.node("EmptySD3LatentImage", (380, 360), {**DIT_SIZE, "batch_size": 1},
-                 title="Video size (frames are set on the sampler)")
-    smp = g.node("VidLift_ContextGuidedSampler", (740, 0), {"seed": 42, "steps": 20, "cfg": 1.0, "frames": 32,
-                                                            "window": 12}, {
-        "model": (cfa, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-        "latent": (lat, "LATENT")})
-    g.group("Video LDM rollout with context guidance", [cfa, lat, smp], color="#8e3f78")
-    dit_decode_and_save(g, 1100, vae, (smp, "LATENT"), 8.0, "video/long_video_flux")
-    g.note((380, 560), "**Long video on Flux.1-dev** (needs ComfyUI 0.33 or later). Frame 1 is made by the model "
-           "alone; then windows of 12 frames each hold the 2 latest frames as context (noised to every step's "
-           "level) and generate 10 new ones, with context guidance s = 1.5. *cfg 1*: Flux.1-dev is "
-           "guidance-distilled (FluxGuidance sets its guidance), so text guidance costs no extra pass. Cross-frame "
-           "attention anchors every window on frame 1, which the sampler adds to each window. One window is in "
-           "the model at a time: raise `frames` freely, lower `window` if memory is short.", size=(330, 330))
-    g.save()
-
-
-WAN = {"unet": "wan2.1_t2v_1.3B_fp16.safetensors", "clip": "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
-       "vae": "wan_2.1_vae.safetensors"}
-
-
 def extend_wan(info):
     g = Graph(info, "extend_wan")
-    unet = g.node("UNETLoader", (0, 0), {"unet_name": WAN["unet"]}, title="Load Diffusion Model (Wan 2.1 T2V 1.3B)")
-    shift = g.node("ModelSamplingSD3", (0, 130), {"shift": 8.0}, {"model": (unet, "MODEL")})
-    clip = g.node("CLIPLoader", (0, 240), {"clip_name": WAN["clip"], "type": "wan"})
-    vae = g.node("VAELoader", (0, 390), {"vae_name": WAN["vae"]})
-    pos = g.node("CLIPTextEncode", (0, 500), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
-                 size=(320, 150))
-    neg = g.node("CLIPTextEncode", (0, 690), {"text": "static, blurry, watermark"}, {"clip": (clip, "CLIP")},
-                 title="Negative prompt", size=(320, 120))
-    g.group("Wan 2.1 and prompts", [unet, shift, clip, vae, pos, neg])
-    lat = g.node("EmptyHunyuanLatentVideo", (380, 360), {"width": 832, "height": 480, "length": 33, "batch_size": 1},
+    shift, vae, pos, neg = dit_loaders(g, WAN, PROMPT, "static, blurry, watermark")
+    lat = g.node("EmptyHunyuanLatentVideo", (380, 360), {**WAN.size, "length": 33, "batch_size": 1},
                  title="One clip: 33 frames (4n + 1) = 9 latent frames")
-    args = {"model": (shift, "MODEL"), "positive": (pos, "CONDITIONING"), "negative": (neg, "CONDITIONING"),
-            "latent": (lat, "LATENT")}
+    args = {"model": (shift, "MODEL"), **cond(pos, neg), "latent": (lat, "LATENT")}
     smp = g.node("VidLift_ReuseDiffuseSampler", (740, 0), {"seed": 42, "steps": 20, "cfg": 5.0}, args, title="Clip 0")
     exts, joins, last, video = [], [], (smp, "last_clip"), (smp, "LATENT")
     for k in (1, 2):
@@ -613,9 +354,9 @@ def extend_wan(info):
         exts.append(ext)
         joins.append(join)
         last, video = (ext, "last_clip"), (join, "LATENT")
-    g.group("Reuse and Diffuse on Wan: extend in latent space", [lat, smp, *exts], color="#8e3f78")
-    g.group("Join along time (dim t)", joins, color="#3f5e8e")
-    dit_decode_and_save(g, 2180, vae, video, 16.0, "video/extend_wan")
+    g.group("Reuse and Diffuse on Wan: extend in latent space", [lat, smp, *exts], color=PATCH)
+    g.group("Join along time (dim t)", joins, color=DECODE)
+    decode_and_save(g, 2180, vae, video, 16.0, "video/extend_wan")
     g.note((380, 560), "**Extend a Wan 2.1 clip in latent space** (VidRD on a native video model). Each Extender "
            "continues the clip on `previous` without leaving latent space, so no colour drift from VAE round trips: "
            "its first latent frame is the one-pixel-frame slot of Wan's causal VAE (filled from the previous clip, "
