@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from comfy_env import ROOT
-from workflow_builders import (DECODE, FLUX, PATCH, PROMPT, QWEN, SAVE, SD15, WAN, ZIMAGE, Graph, cond,
+from workflow_builders import (DECODE, FLUX, PATCH, PROMPT, QWEN, SD15, WAN, ZIMAGE, Graph, cond,
                                decode_and_save, dit_loaders, elevator, loader_and_prompts, one_chain,
                                patch_and_latent, patched_sampler, temporal_decode_and_save)
 
