@@ -171,7 +171,8 @@ def measure(toy, name, sample, kind, log):
     row = {k: summary([m[k] for m in per]) for k in per[0]}
     row.update(videos=len(per), s_per_frame=f"{seconds / frames:.3f}", date=time.strftime("%Y-%m-%d"))
     if kind != "long":
-        row["median_second_difference_median"] = f"{statistics.median(m['median_second_difference'] for m in per):.2f}"
+        found = [m["median_second_difference"] for m in per if m["median_second_difference"] == m["median_second_difference"]]
+        row["median_second_difference_median"] = f"{statistics.median(found):.2f} ({len(found)}/{len(per)})" if found else "–"
     return row
 
 
