@@ -26,7 +26,7 @@ class Adapter:
     name: str
     classes: tuple[str, ...]          # 'module:Class' of the diffusion model (subclasses match too)
     frames: str                       # "batch" [F,C,H,W] or "batch5d" [F,C,1,H,W] (Wan-latent image models)
-    latent: dict = field(default_factory=dict)   # channels, spatial multiple (VAE ×8, patch ×2 → 16)
+    latent: dict = field(default_factory=dict)   # "multiple": the spatial multiple (VAE ×8, patch ×2 → 16)
     hooks: tuple[tuple[str, str, str, str], ...] = ()   # (capability, 'module:Class', attr, constant)
     block_kinds: tuple[str, ...] = DIT_BLOCKS           # the block names a node may select on this family
     block_param: str = "dit_blocks"                     # the node input that selects them
@@ -167,23 +167,23 @@ class Krea2Adapter(Adapter):
 
 ADAPTERS = (
     UNetAdapter("U-Net", ("comfy.ldm.modules.diffusionmodules.openaimodel:UNetModel",), "batch",
-                {"channels": (4,), "multiple": 8}, block_kinds=UNET_BLOCKS,
+                {"multiple": 8}, block_kinds=UNET_BLOCKS,
                 block_param="input_blocks/middle_block/output_blocks"),
     Adapter("Flux", ("comfy.ldm.flux.model:Flux", "comfy.ldm.chroma.model:Chroma"), "batch",
-            {"channels": (16, 128), "multiple": 16},
+            {"multiple": 16},
             (("cross-frame attention", f"{FLUX_LAYERS}:DoubleStreamBlock", "forward", "attn1_patch"),
              ("cross-frame attention", f"{FLUX_LAYERS}:SingleStreamBlock", "forward", "attn1_patch"),
              ("temporal shift", "comfy.ldm.flux.model:Flux", "forward_orig", "double_block"))),
     Adapter("Qwen-Image", (f"{QWEN}:QwenImageTransformer2DModel",), "batch5d",
-            {"channels": (16,), "multiple": 16},
+            {"multiple": 16},
             (("cross-frame attention", f"{QWEN}:Attention", "forward", "attn1_patch"),
              ("temporal shift", f"{QWEN}:QwenImageTransformer2DModel", "_forward", "double_block")),
             block_kinds=("double",)),
-    ZImageAdapter("Z-Image", (f"{LUMINA}:NextDiT",), "batch", {"channels": (16,), "multiple": 16},
+    ZImageAdapter("Z-Image", (f"{LUMINA}:NextDiT",), "batch", {"multiple": 16},
                   (("temporal shift", f"{LUMINA}:NextDiT", "_forward", "double_block"),
                    ("temporal shift", f"{LUMINA}:NextDiT", "patchify_and_embed", "noise_refiner")),
                   block_kinds=("double",)),
-    Krea2Adapter("Krea 2", (f"{KREA2}:SingleStreamDiT",), "batch5d", {"channels": (16,), "multiple": 16},
+    Krea2Adapter("Krea 2", (f"{KREA2}:SingleStreamDiT",), "batch5d", {"multiple": 16},
                  (("cross-frame attention", f"{KREA2}:Attention", "forward", "attn1_patch"),
                   ("temporal shift", f"{KREA2}:Attention", "forward", "attn1_output_patch")),
                  block_kinds=("single",)),
