@@ -56,6 +56,14 @@ def set_processed_positive(guider, entries: list) -> None:
     guider.conds["positive"] = entries
 
 
+def processed_model_conds(guider):
+    """Every processed cond's `model_conds` (the keyword arguments the diffusion model will get: "attention_mask",
+    "ref_latents", …), from the guider a SAMPLER_SAMPLE wrapper is handed: `guider.conds` after process_conds."""
+    for entries in (getattr(guider, "conds", None) or {}).values():
+        for entry in entries:
+            yield entry.get("model_conds") or {}
+
+
 @contextlib.contextmanager
 def training_switch():
     """ComfyUI's switch for a training run (`model_management.in_training`, set by its LoRA trainer): layers whose

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .compat import code_mentions, comfy_class
+from .compat import code_mentions, comfy_class, processed_model_conds
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
 from .dit_temporal_shift import DiTShiftAttentionOutputPatch, DiTShiftBlockPatch
 from .dit_zimage import ZImageCrossFrameAttention, ZImageShift, ZImageTokenLayout
@@ -62,7 +62,10 @@ class Adapter:
     def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=DIT_BLOCKS, node="VidLift"):
         self.require("cross-frame attention", node)
         m = model.clone()
-        m.set_model_attn1_patch(DiTCrossFramePatch(anchor, strength, self.selected(blocks, node)))
+        m.set_model_attn1_patch(DiTCrossFramePatch(anchor, strength, self.selected(blocks, node), node))
+        if anchor == "first+previous":
+            add_conditioning_check(m, "vidlift_cross_frame_mask",
+                                   ConditioningCheck("attention_mask", node, "anchor", MASKED_FIRST_PREVIOUS))
         return m
 
     def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
@@ -75,6 +78,34 @@ class Adapter:
                 m.set_model_patch_replace(DiTShiftBlockPatch(kind, fraction, boundary, strength),
                                           "dit", f"{kind}_block", i)
         return m
+
+
+class ConditioningCheck:
+    """SAMPLER_SAMPLE wrapper: the check of a conditioning the installed patch cannot use, made once the sampler's
+    conds are processed and before the first step, as the patcher node's error (node, parameter). The patcher node
+    sees the MODEL only; what the conditioning carries is known when sampling starts, not at patch time."""
+
+    def __init__(self, model_cond: str, node: str, param: str, problem: str):
+        self.model_cond, self.node, self.param, self.problem = model_cond, node, param, problem
+
+    def __call__(self, executor, guider, *args, **kwargs):
+        if any(c.get(self.model_cond) is not None for c in processed_model_conds(guider)):
+            raise NodeInputError(self.node, self.param, self.problem)
+        return executor(guider, *args, **kwargs)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def add_conditioning_check(model, key: str, check: ConditioningCheck) -> None:
+    import comfy.patcher_extension
+    model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.SAMPLER_SAMPLE, key, check)
+
+
+MASKED_FIRST_PREVIOUS = ("anchor 'first+previous' on a DiT needs an attention without mask (this conditioning "
+                         "has a text attention mask); use 'first'.")
+ZIMAGE_REFERENCES = ("Z-Image Omni reference latents are not supported yet by cross-frame attention or temporal "
+                     "shift; remove the reference image.")
 
 
 UNET_BLOCKS = ("input", "middle", "output")
@@ -121,25 +152,27 @@ class ZImageAdapter(Adapter):
     def block_counts(self, diffusion_model):
         return {"double": len(diffusion_model.layers)}
 
-    def with_token_layout(self, model):
+    def with_token_layout(self, model, node="VidLift"):
         import comfy.patcher_extension
         m = model.clone()
         m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "vidlift_zimage_tokens",
-                               ZImageTokenLayout())
+                               ZImageTokenLayout(node))
+        add_conditioning_check(m, "vidlift_zimage_references",
+                               ConditioningCheck("ref_latents", node, "model", ZIMAGE_REFERENCES))
         return m
 
     def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=DIT_BLOCKS, node="VidLift"):
         self.require("cross-frame attention", node)
-        m = self.with_token_layout(model)
+        m = self.with_token_layout(model, node)
         opts = m.model_options["transformer_options"]      # the clone's own copy
         opts[OVERRIDE] = ZImageCrossFrameAttention(anchor, strength, self.selected(blocks, node),
-                                                   previous=opts.get(OVERRIDE))
+                                                   previous=opts.get(OVERRIDE), node=node)
         return m
 
     def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
                                node="VidLift", position=None):
         self.require("temporal shift", node)
-        m = self.with_token_layout(model)
+        m = self.with_token_layout(model, node)
         dm = m.get_model_object("diffusion_model")
         if "double" in self.selected(blocks, node):
             m.set_model_patch(ZImageShift("enter", len(dm.noise_refiner) - 1, fraction, boundary, strength),
