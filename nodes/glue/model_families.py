@@ -1,7 +1,8 @@
 """Model-family adapters (issue 16 §1, §3): where a family keeps its frames and how VidLift's
 mechanisms hook into it. Keyed on the class of `model.get_model_object("diffusion_model")`;
 ComfyUI classes are imported lazily and defensively so a ComfyUI lacking one still imports, and
-hooks are feature-detected (the block's compiled code names the patch), never version-compared.
+hooks are feature-detected, never version-compared: the Flux-family blocks' attn1_patch by a probe (a tiny block
+of ComfyUI's class run once with a probe patch, PROBES), the others by the compiled code naming the patch.
 
 Nodes call `adapter_for(model, node)` and then `adapter.install_cross_frame(...)` /
 `adapter.install_temporal_shift(...)`, which return a patched clone (the input MODEL untouched).
@@ -10,11 +11,59 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .compat import code_mentions, comfy_class, processed_model_conds
+from .compat import block_calls_patch, code_mentions, comfy_class, processed_model_conds
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
 from .dit_temporal_shift import DiTShiftAttentionOutputPatch, DiTShiftBlockPatch
 from .dit_zimage import ZImageCrossFrameAttention, ZImageShift, ZImageTokenLayout
 from ..core.errors import NodeInputError
+
+
+TINY_WIDTH, TINY_HEADS, TINY_TOKENS = 32, 2, 3
+
+
+def _tiny_block(cls, **kwargs):
+    import comfy.ops
+    block = cls(TINY_WIDTH, TINY_HEADS, 2.0, operations=comfy.ops.disable_weight_init, **kwargs)
+    for p in block.parameters():
+        p.data.zero_()
+    return block
+
+
+def _identity_rope(tokens):
+    """Flux's rotary table for `tokens` positions as the identity rotation: [1, 1, L, head_dim/2, 2, 2]."""
+    import torch
+    return torch.eye(2).expand(1, 1, tokens, TINY_WIDTH // TINY_HEADS // 2, 2, 2).contiguous()
+
+
+def _run_double(block, options):
+    import torch
+    x = torch.zeros(1, TINY_TOKENS, TINY_WIDTH)
+    block(img=x, txt=x.clone(), vec=torch.zeros(1, TINY_WIDTH), pe=_identity_rope(2 * TINY_TOKENS),
+          transformer_options=options)
+
+
+def _run_single(block, options):
+    import torch
+    block(torch.zeros(1, TINY_TOKENS, TINY_WIDTH), vec=torch.zeros(1, TINY_WIDTH), pe=_identity_rope(TINY_TOKENS),
+          transformer_options=options)
+
+
+# Hooks found by behaviour: a tiny block of ComfyUI's own class runs once with a probe patch (compat.block_calls_patch);
+# every other hook (a whole model's forward, or blocks whose constructor a probe cannot guess) by code_mentions.
+PROBES = {("comfy.ldm.flux.layers:DoubleStreamBlock", "attn1_patch"): (lambda c: _tiny_block(c, qkv_bias=True), _run_double),
+          ("comfy.ldm.flux.layers:SingleStreamBlock", "attn1_patch"): (_tiny_block, _run_single)}
+
+
+def probe_hook(block_class, path: str, word: str):
+    """The probe's answer for a block class (True / False), None when the hook has no probe or it cannot run."""
+    probe = PROBES.get((path, word))
+    return None if probe is None or block_class is None else block_calls_patch(block_class, *probe, word)
+
+
+def has_hook(path: str, attr: str | None, word: str) -> bool:
+    """Does this ComfyUI's `path` call the patch `word`? The probe where there is one, else the code's constants."""
+    found = probe_hook(comfy_class(path), path, word)
+    return found if found is not None else code_mentions(path, attr, word)
 
 
 # the DiT block choice of the patcher nodes; U-Nets choose input/middle/output blocks instead
@@ -37,7 +86,7 @@ class Adapter:
     def missing(self, capability: str) -> str | None:
         """None when the running ComfyUI has the hook `capability` needs, else why not."""
         for cap, path, attr, word in self.hooks:
-            if cap == capability and not code_mentions(path, attr, word):
+            if cap == capability and not has_hook(path, attr, word):
                 return f"needs a ComfyUI with the {self.name} {word} hook ({path.split(':')[1]}.{attr})"
         return None
 

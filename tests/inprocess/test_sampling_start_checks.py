@@ -8,6 +8,8 @@ conditioning carries is known once the sampler has processed its conds (model_fa
 """
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
@@ -75,6 +77,8 @@ def zimage():
 @pytest.mark.parametrize("mechanism", ["cross-frame attention", "temporal shift"])
 def test_zimage_reference_latents_are_refused_before_the_first_step(zimage, mechanism):
     need(zimage, mechanism)
+    if "ref_latents" not in inspect.getsource(type(zimage.model).extra_conds):
+        pytest.skip("this ComfyUI's Lumina2 ignores reference latents (no Z-Image Omni)")
     adapter, calls = adapter_for(zimage), []
     install = adapter.install_cross_frame if mechanism == "cross-frame attention" else adapter.install_temporal_shift
     m = counting(install(zimage, node="Patcher"), calls, "dit")
