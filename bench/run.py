@@ -1,4 +1,7 @@
 """`make bench`: each figure is a ratio against a baseline measured in the same run (median and range).
+Rows with a ratio goal (≤ 1.03× overheads, ours vs diffusers) time baseline and candidate in alternating pairs and
+report the median per-pair ratio with its 95% interval, the CPU-time ratio beside it, and whether the interval can
+judge the goal (bench/stats.py).
 
 CPU by default (tiny configs, plus the patch overhead at SD1.5 size); `--device cuda` on a GPU machine
 runs SD1.5 size at 512², fp16. Prints a markdown table and writes bench/results/<device>.json.
@@ -15,10 +18,12 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests")]
+sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests"), os.path.join(ROOT, "bench")]
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
 p.add_argument("--reps", type=int, default=5)
+p.add_argument("--paired-reps", type=int, default=12,
+               help="pairs for the rows with a ratio goal (12: a 95%% interval between the 3rd smallest and largest)")
 p.add_argument("--only", default="", help="comma-separated benchmark names (quality runs only when named)")
 p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 on a shared CPU)")
 p.add_argument("--quality-rows", default="", help="quality: comma-separated parts of row names (default: all)")
@@ -45,6 +50,7 @@ from comfy_test_nodes.memory_peak import resident, run_probe  # noqa: E402
 import quality  # noqa: E402  (bench/quality.py: the toy model's quality table)
 import quality_t2v  # noqa: E402  (bench/quality_t2v.py: the toy text-to-video model's table)
 import trainer_speed  # noqa: E402  (bench/trainer_speed.py: trainer step vs bare forward+backward)
+import stats  # noqa: E402  (bench/stats.py: paired timing, the median ratio's interval)
 from vidlift.nodes.core.context_guidance import rollout_plan  # noqa: E402
 from vidlift.nodes.glue.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
 from vidlift.nodes.video_ldm import ContextGuidedSampler  # noqa: E402
@@ -127,6 +133,23 @@ def report(name, ours, base, goal, what):
     print(f"  {name}: {ratio:.3f}× ({lo:.3f}–{hi:.3f}), goal {goal}", flush=True)
 
 
+def report_paired(name, baseline, candidate, goal, what, reps=None):
+    """A row with a goal: baseline and candidate timed in alternating pairs (stats.paired_timing), the median of
+    the per-pair wall-time ratios with its 95% interval, and the CPU-time ratio beside it (a CPU-time ratio that
+    differs from the wall one points at waiting: other processes, I/O, a GPU)."""
+    t = stats.paired_timing(baseline, candidate, max(reps or ARGS.paired_reps, 1), sync)
+    wall = stats.paired_ratio(t["baseline"]["wall"], t["candidate"]["wall"])
+    cpu = stats.paired_ratio(t["baseline"]["cpu"], t["candidate"]["cpu"])
+    say = stats.verdict(wall["ci"], goal)
+    lo, hi = wall["ci"]
+    ROWS.append(dict(name=name, what=what, ours_s=statistics.median(t["candidate"]["wall"]),
+                     baseline_s=statistics.median(t["baseline"]["wall"]), ratio=wall["ratio"], range=[lo, hi],
+                     ci_coverage=wall["coverage"], pairs=wall["n"], cpu_ratio=cpu["ratio"], cpu_range=cpu["ci"],
+                     goal=goal, verdict=say))
+    print(f"  {name}: {wall['ratio']:.3f}× wall ({wall['coverage']:.0%} CI {lo:.3f}–{hi:.3f}, {wall['n']} pairs), "
+          f"{cpu['ratio']:.3f}× CPU, goal {goal}{': ' + say if say else ''}", flush=True)
+
+
 def conds(dim, frames=1):
     return tiny.conditioning(1, dim=dim), tiny.conditioning(2, dim=dim)
 
@@ -140,10 +163,8 @@ def bench_patch_overhead(label, model, dim, frames, size, steps, patch=add_cross
     def run(m):
         return lambda: comfy.sample.sample(m, noise, steps, 7.5, "euler", "normal", pos, neg, lat, seed=0,
                                            disable_pbar=True)
-    times = timed_interleaved({"plain": run(model), "patched": run(patch(model))})
-    plain, patched = times["plain"], times["patched"]
-    report(f"{what} overhead ({label})", patched, plain, "≤ 1.03×",
-           f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 7.5: patched / plain")
+    report_paired(f"{what} overhead ({label})", run(model), run(patch(model)), "≤ 1.03×",
+                  f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 7.5: patched / plain")
 
 
 def add_both(model):
@@ -168,6 +189,10 @@ def bench_t2v_zero(label, config, comfy_config, size, dtype, frames=8, steps=50,
     theirs, mine = times["diffusers"], times["ours"]
     report(f"Text2Video-Zero vs diffusers ({label})", mine, theirs, "≤ 0.8× GPU, ≤ 1.0× CPU",
            f"{frames} frames, {steps} DDIM steps (t0 {t0}, t1 {t1}), {size}², same weights and settings")
+    report_paired(f"Text2Video-Zero vs diffusers, paired ({label})",
+                  lambda: twin.run_diffusers(pipe, frames, 0, 7.5, 12.0, size=size, steps=steps, t0=t0, t1=t1), ours,
+                  "≤ 0.8×" if GPU else "≤ 1.0×", f"{frames} frames, {steps} DDIM steps, {size}²: ours / diffusers",
+                  reps=ARGS.reps)
     # the physical limit: the bare U-Net forwards the procedure needs
     i1, i0 = phase_indices(steps, t0, t1)
     unet = model.model.diffusion_model
@@ -236,9 +261,9 @@ def bench_dit(frames=8, size=16, steps=8):
                                            disable_pbar=True)
     for what, patched in (("cross-frame attention", adapter.install_cross_frame(flux)),
                           ("temporal shift", adapter.install_temporal_shift(flux))):
-        times = timed_interleaved({"plain": run(flux, 1.0), "patched": run(patched, 1.0)})
-        report(f"{what} overhead (Flux, bench size)", times["patched"], times["plain"], "≤ 1.03×",
-               f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 1 (guidance-distilled use): patched / plain")
+        report_paired(f"{what} overhead (Flux, bench size)", run(flux, 1.0), run(patched, 1.0), "≤ 1.03×",
+                      f"KSampler {steps} steps, {frames} frames, {size * 8}², cfg 1 (guidance-distilled use): "
+                      f"patched / plain")
     t0, t1 = 4, 6
     latent = {"samples": lat}
     mine = timed(lambda: Text2VideoZeroSampler.execute(flux, pos, neg, latent, 0, 1.0, 12.0, 0.0, steps, t0, t1, 0))
@@ -562,8 +587,11 @@ if __name__ == "__main__":
         print(f"[{name}]", flush=True)
         with torch.inference_mode():  # as ComfyUI's executor runs every node (stock VAE decode has no no_grad of its own)
             BENCHES[name]()
-    print("\n| benchmark | ratio (median) | range | goal | what |\n|---|---|---|---|---|")
+    print("\n| benchmark | ratio (median) | range / 95% CI | CPU ratio | goal | verdict | what |\n"
+          "|---|---|---|---|---|---|---|")
     for r in ROWS:
-        print(f"| {r['name']} | {r['ratio']:.3f}× | {r['range'][0]:.3f}–{r['range'][1]:.3f} | {r['goal']} | {r['what']} |")
+        cpu = f"{r['cpu_ratio']:.3f}×" if "cpu_ratio" in r else ""
+        print(f"| {r['name']} | {r['ratio']:.3f}× | {r['range'][0]:.3f}–{r['range'][1]:.3f} | {cpu} | {r['goal']} | "
+              f"{r.get('verdict', '')} | {r['what']} |")
     save_rows(os.path.join(ROOT, "bench", "results", f"{ARGS.device}.json"), machine)
 

@@ -49,10 +49,6 @@ def check(ok: bool, node: str, param: str, problem: str) -> None:
     fail(node, None if ok else (param, problem))
 
 
-def check_range(value, low, high, node: str, param: str) -> None:
-    fail(node, range_problem(param, value, low, high))
-
-
 def schema_inputs(node_class) -> tuple:
     """(id, min, max, options) of every widget input of a V3 node class. Not cached: ComfyUI validates with a fresh
     clone of the class each time, and a schema is a few objects."""

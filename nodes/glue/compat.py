@@ -7,9 +7,11 @@ a missing piece is found by its absence (None / False), and the caller says what
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 
 import comfy.model_management as mm
+import torch
 
 
 def comfy_class(path: str):
@@ -27,6 +29,32 @@ def code_mentions(path: str, attr: str | None, word: str) -> bool:
     found = comfy_class(path)
     code = getattr(found if attr is None else getattr(found, attr, None), "__code__", None)
     return code is not None and word in code.co_consts
+
+
+class _Probed(Exception):
+    """Raised by a probe patch to stop the probed block at the hook."""
+
+
+@functools.lru_cache(maxsize=None)
+def block_calls_patch(block_class, build, call, patch: str):
+    """Does a block of `block_class` call transformer_options['patches'][patch]? Found by behaviour: `build(cls)`
+    makes a tiny block of that class, `call(block, transformer_options)` runs it once with a probe patch that
+    stops it when called. True / False from that run; None when the probe itself cannot run (the class takes
+    other arguments on this ComfyUI), so the caller falls back to reading the code. Cached per class."""
+    def probe(*args, **kwargs):
+        raise _Probed()
+    try:
+        block = build(block_class)
+    except Exception:               # noqa: BLE001 - the class's constructor differs: no probe possible
+        return None
+    try:
+        with torch.no_grad():
+            call(block, {"patches": {patch: [probe]}})
+    except _Probed:
+        return True
+    except Exception:               # noqa: BLE001 - the block failed elsewhere: the probe says nothing
+        return None
+    return False
 
 
 def reads_denoise_mask(model_base_class) -> bool:
@@ -54,6 +82,14 @@ def processed_positive(guider) -> list:
 
 def set_processed_positive(guider, entries: list) -> None:
     guider.conds["positive"] = entries
+
+
+def processed_model_conds(guider):
+    """Every processed cond's `model_conds` (the keyword arguments the diffusion model will get: "attention_mask",
+    "ref_latents", …), from the guider a SAMPLER_SAMPLE wrapper is handed: `guider.conds` after process_conds."""
+    for entries in (getattr(guider, "conds", None) or {}).values():
+        for entry in entries:
+            yield entry.get("model_conds") or {}
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from ..core.cross_frame_attention import ANCHORS, cross_frame_source
+from ..core.errors import NodeInputError
 from ..core.frames import anchor_frames, chunk_count, window_frame_ids
 
 DIT_BLOCKS = ("double", "single")
@@ -64,10 +65,11 @@ def cross_frame_kv(k: torch.Tensor, v: torch.Tensor, pe: torch.Tensor | None, st
 class DiTCrossFramePatch:
     """`attn1_patch` for Flux-family and Qwen-Image blocks: (q, k, v, pe, attn_mask, extra_options) -> dict."""
 
-    def __init__(self, anchor: str = "first", strength: float = 1.0, blocks=DIT_BLOCKS):
+    def __init__(self, anchor: str = "first", strength: float = 1.0, blocks=DIT_BLOCKS,
+                 node: str = "Cross-Frame Attention Patcher"):
         if anchor not in ANCHORS:
             raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
-        self.anchor, self.strength, self.blocks = anchor, float(strength), tuple(blocks)
+        self.anchor, self.strength, self.blocks, self.node = anchor, float(strength), tuple(blocks), node
         self.anchor_frame = 0
 
     def __call__(self, q, k, v, pe=None, attn_mask=None, extra_options=None):

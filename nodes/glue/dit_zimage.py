@@ -26,6 +26,7 @@ import torch
 
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
 from .dit_temporal_shift import shift_tokens
+from ..core.errors import NodeInputError
 from ..core.frames import chunk_count
 
 LAYOUT_KEY = "vidlift_zimage_tokens"   # transformer_options: (joint length, image start, image end)
@@ -46,10 +47,15 @@ def token_layout(x_shape, caption_len: int, patch: int, pad_multiple: int | None
 class ZImageTokenLayout:
     """DIFFUSION_MODEL wrapper: this call's token layout into a copy of its transformer_options."""
 
+    def __init__(self, node: str = "VidLift"):
+        self.node = node
+
     def __call__(self, executor, x, timesteps, context, num_tokens, attention_mask=None, **kwargs):
         if kwargs.get("ref_latents"):
-            raise ValueError("VidLift: Z-Image Omni reference latents are not supported yet by cross-frame "
-                             "attention or temporal shift; remove the reference image")
+            # Last resort: the adapter's ConditioningCheck refuses a conditioning's reference latents before the
+            # first step; latents handed to the model by another path (a custom sampler calling apply_model) only here.
+            raise NodeInputError(self.node, "model", "Z-Image Omni reference latents are not supported yet by "
+                                                     "cross-frame attention or temporal shift; remove the reference image.")
         opts = kwargs.get("transformer_options") or {}
         if context is not None and LAYOUT_KEY not in opts:
             dm = executor.class_obj
@@ -64,8 +70,9 @@ class ZImageTokenLayout:
 class ZImageCrossFrameAttention:
     """`optimized_attention_override(func, q, k, v, heads, mask, **kw)`; DiTCrossFramePatch on the main layers."""
 
-    def __init__(self, anchor: str = "first", strength: float = 1.0, blocks=DIT_BLOCKS, previous=None):
-        self.patch, self.previous = DiTCrossFramePatch(anchor, strength, blocks), previous
+    def __init__(self, anchor: str = "first", strength: float = 1.0, blocks=DIT_BLOCKS, previous=None,
+                 node: str = "Cross-Frame Attention Patcher"):
+        self.patch, self.previous = DiTCrossFramePatch(anchor, strength, blocks, node), previous
 
     def __call__(self, func, q, k, v, *args, **kwargs):
         opts = kwargs.get("transformer_options") or {}

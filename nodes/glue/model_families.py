@@ -1,7 +1,8 @@
 """Model-family adapters (issue 16 §1, §3): where a family keeps its frames and how VidLift's
 mechanisms hook into it. Keyed on the class of `model.get_model_object("diffusion_model")`;
 ComfyUI classes are imported lazily and defensively so a ComfyUI lacking one still imports, and
-hooks are feature-detected (the block's compiled code names the patch), never version-compared.
+hooks are feature-detected, never version-compared: the Flux-family blocks' attn1_patch by a probe (a tiny block
+of ComfyUI's class run once with a probe patch, PROBES), the others by the compiled code naming the patch.
 
 Nodes call `adapter_for(model, node)` and then `adapter.install_cross_frame(...)` /
 `adapter.install_temporal_shift(...)`, which return a patched clone (the input MODEL untouched).
@@ -10,11 +11,59 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .compat import code_mentions, comfy_class
+from .compat import block_calls_patch, code_mentions, comfy_class, processed_model_conds
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
 from .dit_temporal_shift import DiTShiftAttentionOutputPatch, DiTShiftBlockPatch
 from .dit_zimage import ZImageCrossFrameAttention, ZImageShift, ZImageTokenLayout
 from ..core.errors import NodeInputError
+
+
+TINY_WIDTH, TINY_HEADS, TINY_TOKENS = 32, 2, 3
+
+
+def _tiny_block(cls, **kwargs):
+    import comfy.ops
+    block = cls(TINY_WIDTH, TINY_HEADS, 2.0, operations=comfy.ops.disable_weight_init, **kwargs)
+    for p in block.parameters():
+        p.data.zero_()
+    return block
+
+
+def _identity_rope(tokens):
+    """Flux's rotary table for `tokens` positions as the identity rotation: [1, 1, L, head_dim/2, 2, 2]."""
+    import torch
+    return torch.eye(2).expand(1, 1, tokens, TINY_WIDTH // TINY_HEADS // 2, 2, 2).contiguous()
+
+
+def _run_double(block, options):
+    import torch
+    x = torch.zeros(1, TINY_TOKENS, TINY_WIDTH)
+    block(img=x, txt=x.clone(), vec=torch.zeros(1, TINY_WIDTH), pe=_identity_rope(2 * TINY_TOKENS),
+          transformer_options=options)
+
+
+def _run_single(block, options):
+    import torch
+    block(torch.zeros(1, TINY_TOKENS, TINY_WIDTH), vec=torch.zeros(1, TINY_WIDTH), pe=_identity_rope(TINY_TOKENS),
+          transformer_options=options)
+
+
+# Hooks found by behaviour: a tiny block of ComfyUI's own class runs once with a probe patch (compat.block_calls_patch);
+# every other hook (a whole model's forward, or blocks whose constructor a probe cannot guess) by code_mentions.
+PROBES = {("comfy.ldm.flux.layers:DoubleStreamBlock", "attn1_patch"): (lambda c: _tiny_block(c, qkv_bias=True), _run_double),
+          ("comfy.ldm.flux.layers:SingleStreamBlock", "attn1_patch"): (_tiny_block, _run_single)}
+
+
+def probe_hook(block_class, path: str, word: str):
+    """The probe's answer for a block class (True / False), None when the hook has no probe or it cannot run."""
+    probe = PROBES.get((path, word))
+    return None if probe is None or block_class is None else block_calls_patch(block_class, *probe, word)
+
+
+def has_hook(path: str, attr: str | None, word: str) -> bool:
+    """Does this ComfyUI's `path` call the patch `word`? The probe where there is one, else the code's constants."""
+    found = probe_hook(comfy_class(path), path, word)
+    return found if found is not None else code_mentions(path, attr, word)
 
 
 # the DiT block choice of the patcher nodes; U-Nets choose input/middle/output blocks instead
@@ -26,7 +75,7 @@ class Adapter:
     name: str
     classes: tuple[str, ...]          # 'module:Class' of the diffusion model (subclasses match too)
     frames: str                       # "batch" [F,C,H,W] or "batch5d" [F,C,1,H,W] (Wan-latent image models)
-    latent: dict = field(default_factory=dict)   # channels, spatial multiple (VAE ×8, patch ×2 → 16)
+    latent: dict = field(default_factory=dict)   # "multiple": the spatial multiple (VAE ×8, patch ×2 → 16)
     hooks: tuple[tuple[str, str, str, str], ...] = ()   # (capability, 'module:Class', attr, constant)
     block_kinds: tuple[str, ...] = DIT_BLOCKS           # the block names a node may select on this family
     block_param: str = "dit_blocks"                     # the node input that selects them
@@ -37,7 +86,7 @@ class Adapter:
     def missing(self, capability: str) -> str | None:
         """None when the running ComfyUI has the hook `capability` needs, else why not."""
         for cap, path, attr, word in self.hooks:
-            if cap == capability and not code_mentions(path, attr, word):
+            if cap == capability and not has_hook(path, attr, word):
                 return f"needs a ComfyUI with the {self.name} {word} hook ({path.split(':')[1]}.{attr})"
         return None
 
@@ -62,7 +111,10 @@ class Adapter:
     def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=DIT_BLOCKS, node="VidLift"):
         self.require("cross-frame attention", node)
         m = model.clone()
-        m.set_model_attn1_patch(DiTCrossFramePatch(anchor, strength, self.selected(blocks, node)))
+        m.set_model_attn1_patch(DiTCrossFramePatch(anchor, strength, self.selected(blocks, node), node))
+        if anchor == "first+previous":
+            add_conditioning_check(m, "vidlift_cross_frame_mask",
+                                   ConditioningCheck("attention_mask", node, "anchor", MASKED_FIRST_PREVIOUS))
         return m
 
     def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
@@ -75,6 +127,34 @@ class Adapter:
                 m.set_model_patch_replace(DiTShiftBlockPatch(kind, fraction, boundary, strength),
                                           "dit", f"{kind}_block", i)
         return m
+
+
+class ConditioningCheck:
+    """SAMPLER_SAMPLE wrapper: the check of a conditioning the installed patch cannot use, made once the sampler's
+    conds are processed and before the first step, as the patcher node's error (node, parameter). The patcher node
+    sees the MODEL only; what the conditioning carries is known when sampling starts, not at patch time."""
+
+    def __init__(self, model_cond: str, node: str, param: str, problem: str):
+        self.model_cond, self.node, self.param, self.problem = model_cond, node, param, problem
+
+    def __call__(self, executor, guider, *args, **kwargs):
+        if any(c.get(self.model_cond) is not None for c in processed_model_conds(guider)):
+            raise NodeInputError(self.node, self.param, self.problem)
+        return executor(guider, *args, **kwargs)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def add_conditioning_check(model, key: str, check: ConditioningCheck) -> None:
+    import comfy.patcher_extension
+    model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.SAMPLER_SAMPLE, key, check)
+
+
+MASKED_FIRST_PREVIOUS = ("anchor 'first+previous' on a DiT needs an attention without mask (this conditioning "
+                         "has a text attention mask); use 'first'.")
+ZIMAGE_REFERENCES = ("Z-Image Omni reference latents are not supported yet by cross-frame attention or temporal "
+                     "shift; remove the reference image.")
 
 
 UNET_BLOCKS = ("input", "middle", "output")
@@ -121,25 +201,27 @@ class ZImageAdapter(Adapter):
     def block_counts(self, diffusion_model):
         return {"double": len(diffusion_model.layers)}
 
-    def with_token_layout(self, model):
+    def with_token_layout(self, model, node="VidLift"):
         import comfy.patcher_extension
         m = model.clone()
         m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "vidlift_zimage_tokens",
-                               ZImageTokenLayout())
+                               ZImageTokenLayout(node))
+        add_conditioning_check(m, "vidlift_zimage_references",
+                               ConditioningCheck("ref_latents", node, "model", ZIMAGE_REFERENCES))
         return m
 
     def install_cross_frame(self, model, anchor="first", strength=1.0, blocks=DIT_BLOCKS, node="VidLift"):
         self.require("cross-frame attention", node)
-        m = self.with_token_layout(model)
+        m = self.with_token_layout(model, node)
         opts = m.model_options["transformer_options"]      # the clone's own copy
         opts[OVERRIDE] = ZImageCrossFrameAttention(anchor, strength, self.selected(blocks, node),
-                                                   previous=opts.get(OVERRIDE))
+                                                   previous=opts.get(OVERRIDE), node=node)
         return m
 
     def install_temporal_shift(self, model, fraction=0.125, boundary="zero", strength=1.0, blocks=DIT_BLOCKS,
                                node="VidLift", position=None):
         self.require("temporal shift", node)
-        m = self.with_token_layout(model)
+        m = self.with_token_layout(model, node)
         dm = m.get_model_object("diffusion_model")
         if "double" in self.selected(blocks, node):
             m.set_model_patch(ZImageShift("enter", len(dm.noise_refiner) - 1, fraction, boundary, strength),
@@ -167,23 +249,23 @@ class Krea2Adapter(Adapter):
 
 ADAPTERS = (
     UNetAdapter("U-Net", ("comfy.ldm.modules.diffusionmodules.openaimodel:UNetModel",), "batch",
-                {"channels": (4,), "multiple": 8}, block_kinds=UNET_BLOCKS,
+                {"multiple": 8}, block_kinds=UNET_BLOCKS,
                 block_param="input_blocks/middle_block/output_blocks"),
     Adapter("Flux", ("comfy.ldm.flux.model:Flux", "comfy.ldm.chroma.model:Chroma"), "batch",
-            {"channels": (16, 128), "multiple": 16},
+            {"multiple": 16},
             (("cross-frame attention", f"{FLUX_LAYERS}:DoubleStreamBlock", "forward", "attn1_patch"),
              ("cross-frame attention", f"{FLUX_LAYERS}:SingleStreamBlock", "forward", "attn1_patch"),
              ("temporal shift", "comfy.ldm.flux.model:Flux", "forward_orig", "double_block"))),
     Adapter("Qwen-Image", (f"{QWEN}:QwenImageTransformer2DModel",), "batch5d",
-            {"channels": (16,), "multiple": 16},
+            {"multiple": 16},
             (("cross-frame attention", f"{QWEN}:Attention", "forward", "attn1_patch"),
              ("temporal shift", f"{QWEN}:QwenImageTransformer2DModel", "_forward", "double_block")),
             block_kinds=("double",)),
-    ZImageAdapter("Z-Image", (f"{LUMINA}:NextDiT",), "batch", {"channels": (16,), "multiple": 16},
+    ZImageAdapter("Z-Image", (f"{LUMINA}:NextDiT",), "batch", {"multiple": 16},
                   (("temporal shift", f"{LUMINA}:NextDiT", "_forward", "double_block"),
                    ("temporal shift", f"{LUMINA}:NextDiT", "patchify_and_embed", "noise_refiner")),
                   block_kinds=("double",)),
-    Krea2Adapter("Krea 2", (f"{KREA2}:SingleStreamDiT",), "batch5d", {"channels": (16,), "multiple": 16},
+    Krea2Adapter("Krea 2", (f"{KREA2}:SingleStreamDiT",), "batch5d", {"multiple": 16},
                  (("cross-frame attention", f"{KREA2}:Attention", "forward", "attn1_patch"),
                   ("temporal shift", f"{KREA2}:Attention", "forward", "attn1_output_patch")),
                  block_kinds=("single",)),

@@ -107,3 +107,28 @@ def test_shipped_weights_fit_the_budget_and_stay_out_of_the_registry_archive():
     assert spec.match_file(os.path.relpath(toy_model.SHIPPED, toy_model.ROOT))
     assert all(spec.match_file(os.path.relpath(p, toy_model.ROOT)) for p in shipped)
     assert not spec.match_file("nodes/text2video_zero.py") and not spec.match_file("workflows/text2video_zero.json")
+
+
+def test_the_registry_archive_carries_what_artists_need_and_no_development_files():
+    """comfy-cli packs the git-tracked files minus .comfyignore: the nodes, the UI, the workflows and the
+    locales stay; tests/, bench/, scripts/ and the CI entry do not (artists need none of them)."""
+    import os
+    import subprocess
+    from pathspec import PathSpec
+    with open(os.path.join(toy_model.ROOT, ".comfyignore")) as f:
+        spec = PathSpec.from_lines("gitwildmatch", [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")])
+    for dev in ("tests/conftest.py", "tests/inprocess/test_good_citizens.py", "bench/run.py", "scripts/setup.sh",
+                "scripts/toy_model.py", ".ci/run", "models/toy/vidlift-toy-sd15.safetensors"):
+        assert spec.match_file(dev), dev
+    for kept in ("__init__.py", "nodes/text2video_zero.py", "nodes/glue/compat.py", "nodes/core/errors.py",
+                 "workflows/text2video_zero.json", "js/vidlift.js", "locales/en/nodeDefs.json", "pyproject.toml",
+                 "requirements.txt", "README.md", "LICENSE"):
+        assert not spec.match_file(kept), kept
+    try:
+        tracked = subprocess.run(["git", "ls-files"], cwd=toy_model.ROOT, capture_output=True, text=True,
+                                 check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):       # an unpacked archive has no git
+        return
+    shipped = [p for p in tracked if not spec.match_file(p)]
+    assert any(p.startswith("nodes/") for p in shipped) and any(p.startswith("workflows/") for p in shipped)
+    assert not [p for p in shipped if p.split("/")[0] in ("tests", "bench", "scripts", ".ci")]
