@@ -15,7 +15,6 @@ from __future__ import annotations
 import torch
 
 from ..core.cross_frame_attention import ANCHORS, cross_frame_source
-from ..core.errors import NodeInputError
 from ..core.frames import anchor_frames, chunk_count, window_frame_ids
 
 DIT_BLOCKS = ("double", "single")

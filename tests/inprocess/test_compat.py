@@ -74,7 +74,7 @@ def test_block_calls_patch_is_false_for_a_block_that_ignores_patches(hook):
         pytest.skip(f"this ComfyUI has no {path}")
 
     class Ignores(cls):
-        def forward(self, *args, transformer_options={}, **kwargs):    # a fork whose block never reads patches
+        def forward(self, *args, transformer_options=None, **kwargs):  # a fork whose block never reads patches
             return args[0] if args else next(iter(kwargs.values()))
 
     assert probe_hook(Ignores, path, word) is False
