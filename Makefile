@@ -8,7 +8,7 @@ PORT ?= 8188
 
 COMFYUI_033 ?= ../shared/comfyui/0.33.0
 
-.PHONY: setup demo serve test test-fast test-all lint bench workflows thumbnails docs clean
+.PHONY: setup demo serve test test-fast test-all lint bench workflows thumbnails docs gallery clean
 
 setup:
 	@bash scripts/setup.sh
@@ -44,6 +44,9 @@ thumbnails: setup        ## template-browser pictures workflows/*.jpg, taken in 
 
 docs: setup              ## node help pages js/docs/*.md and locales/en/nodeDefs.json from the live schemas
 	@$(PY) scripts/make_docs.py
+
+gallery: setup           ## README pictures docs/gallery/*.gif: each paper's node on the toy models (~3 min)
+	@$(PY) scripts/make_gallery.py
 
 clean:
 	rm -rf .venv .venv-* .comfy .comfy-* .comfy_base .comfy_base-* output .pytest_cache
