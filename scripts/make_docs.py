@@ -3,6 +3,10 @@
 Writes js/docs/<node_id>.md (the frontend's node-help panel reads /extensions/<pack>/docs/<node_id>.md) and
 locales/en/nodeDefs.json (ComfyUI serves a pack's locales/ to the frontend). Figures in js/docs/img/ come
 from scripts/make_thumbnails.py. Run: .venv/bin/python scripts/make_docs.py (starts ComfyUI briefly).
+
+Each help page is the node's schema (title, description, inputs and outputs with their tooltips) plus the
+hand-written prose in docs/nodes/<node_id>.md, merged in after the outputs: the one place the node reference is
+written (README links here; it does not repeat it). A node without a fragment gets the schema part alone.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from comfy_env import ROOT
 from workflow_api import is_widget
 
 DOCS = os.path.join(ROOT, "js", "docs")
+FRAGMENTS = os.path.join(ROOT, "docs", "nodes")
 LOCALE = os.path.join(ROOT, "locales", "en", "nodeDefs.json")
 
 
@@ -47,6 +52,15 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def fragment(node_id: str) -> str:
+    """The hand-written prose of docs/nodes/<node_id>.md, stripped ("" if there is none)."""
+    path = os.path.join(FRAGMENTS, f"{node_id}.md")
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
+
+
 def help_page(node_id: str, info: dict) -> str:
     lines = [f"# {info['display_name']}", "", info["description"], "",
              f"![{info['display_name']} on the canvas](img/{node_id}.png)", "", "## Inputs", "",
@@ -60,6 +74,9 @@ def help_page(node_id: str, info: dict) -> str:
     tips = info.get("output_tooltips") or [""] * len(info["output"])
     for name, kind, tip in zip(info.get("output_name") or info["output"], info["output"], tips):
         lines.append(f"| `{name}` | {kind} | {cell(tip or '')} |")
+    prose = fragment(node_id)
+    if prose:
+        lines += ["", prose]
     used = workflows_using(node_id)
     if used:
         lines += ["", "## Example workflows", "", "In the template browser under the pack's name: "
@@ -97,6 +114,6 @@ if __name__ == "__main__":
         info = server.get("/object_info")
     for rel, text in generated(info).items():
         os.makedirs(os.path.dirname(os.path.join(ROOT, rel)), exist_ok=True)
-        with open(os.path.join(ROOT, rel), "w") as f:
+        with open(os.path.join(ROOT, rel), "w", encoding="utf-8") as f:
             f.write(text)
         print("wrote", rel)

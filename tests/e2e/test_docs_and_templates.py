@@ -21,7 +21,7 @@ def test_help_pages_and_locale_match_the_schemas(object_info):
     for rel, text in generated(object_info).items():
         path = os.path.join(ROOT, rel)
         assert os.path.exists(path), f"{rel} missing: run scripts/make_docs.py"
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             assert f.read() == text, f"{rel} is stale: run scripts/make_docs.py"
 
 
