@@ -5,24 +5,19 @@ from __future__ import annotations
 import os
 import tempfile
 
-import torch
 from comfy_api.latest import io, ui
 
-import comfy.sd
-import comfy.utils
 import folder_paths
 
-from .glue import shift_lora_data as data
-from .core import shift_lora_state as state
+from .glue import shift_lora_run as run
 from .glue import shift_lora_training as training
-from .glue.comfy_glue import is_sd_schedule, require_family
 from .core.errors import answer, check, check_schema, fail, first, schema_problem
 from .glue.model_patches import POSITIONS
 from .core.temporal_shift import BOUNDARIES
 
 NODE = "Train Temporal Shift LoRA"
 BAD_CHARS = '<>:"|?*'
-NO_RESUME = "none"
+NO_RESUME = run.NO_RESUME
 
 
 def lora_files():
@@ -182,133 +177,17 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
                 shift_fraction, position, boundary, targets, training_dtype, gradient_checkpointing, video_folder,
                 max_frames_per_video, width, height, images=None, clip=None, captions="", resume_lora=NO_RESUME,
                 save_every=0):
-        check_schema(cls, NODE, dict(frames_per_clip=frames_per_clip, steps=steps, learning_rate=learning_rate,
-                                     rank=rank, clips_per_step=clips_per_step, seed=seed, shift_fraction=shift_fraction,
-                                     position=position, boundary=boundary, targets=targets,
-                                     training_dtype=training_dtype, max_frames_per_video=max_frames_per_video,
-                                     width=width, height=height, save_every=save_every))
+        inputs = {k: v for k, v in locals().items() if k != "cls"}
+        check_schema(cls, NODE, inputs)
         fail(NODE, first(lora_name_problem(lora_name),
                          settings_problem(shift_fraction, frames_per_clip, steps, learning_rate, rank, clips_per_step,
                                           width, height, max_frames_per_video),
                          folder_problem(video_folder)))
-        adapter = require_family(model, NODE, "temporal shift")
-        check(is_sd_schedule(model) or adapter.name == "Flux", NODE, "model",
-              f"trains LoRAs for SD-family U-Nets (SD1.x, SD2.x, SDXL) and the Flux family; {adapter.name} is not "
-              f"supported yet (its Temporal Shift Patcher works without training).")
-        check(adapter.name == "U-Net" or targets == training.TARGETS[0], NODE, "targets",
-              f"'{targets}' selects U-Net ResBlocks; a {adapter.name} model has none: use '{training.TARGETS[0]}'.")
+        adapter = run.trainable_family(model, targets, NODE)
         filename, path = lora_path(lora_name)
-        settings = {"shift_fraction": shift_fraction, "position": position, "boundary": boundary}
-        with torch.inference_mode(False):
-            clips, texts = data.gather_clips(NODE, images, captions, video_folder, folder_paths.get_input_directory(),
-                                             frames_per_clip, max_frames_per_video, width, height)
-            conds, cond_sets = caption_conditioning(positive, texts, clip)
-            latent_format = model.get_model_object("latent_format")
-            with torch.no_grad():
-                latents = [latent_format.process_in(vae.encode(c)).float().cpu().clone() for c in clips]
-            shift_model = adapter.install_temporal_shift(model, shift_fraction, boundary, 1.0,
-                                                         adapter.block_kinds, NODE, position)
-            resume = resume_from(resume_lora, shift_model, rank, targets, adapter.name)
-            writer = LoRAWriter(shift_model, path, settings, rank, targets, adapter.name, save_every)
-            progress = TrainingProgress(steps, writer)
-            try:
-                adapters, trainer = training.train(shift_model, conds, latents, steps, clips_per_step, learning_rate,
-                                                   rank, targets, seed, training_dtype, gradient_checkpointing,
-                                                   progress, cond_sets, resume)
-            finally:
-                progress.close()
-            writer.write(trainer, adapters, path)
-        lora = comfy.utils.load_torch_file(path, safe_load=True)
-        trained, _ = comfy.sd.load_lora_for_models(shift_model, None, lora, 1.0, 0.0)
-        curve = training.image_tensor(training.loss_curve(trainer.losses))
+        trained, losses = run.train_to_file(NODE, adapter, path, **inputs)
+        curve = training.image_tensor(training.loss_curve(losses))
         return io.NodeOutput(trained, curve, filename, ui=ui.PreviewImage(curve, cls=cls))
-
-
-def caption_conditioning(positive, texts, clip):
-    """(conditioning entries, per-clip entry indices or None): `positive` first, then each distinct caption's
-    encoding (as CLIPTextEncode encodes it); clips without a caption use `positive`."""
-    if all(t is None for t in texts):
-        return positive, None
-    check(clip is not None, NODE, "clip", "is not connected, but captions are given (the `captions` lines or .txt "
-                                          "files beside the videos): connect the model's CLIP to encode them.")
-    entries, index = list(positive), {None: list(range(len(positive)))}
-    for text in dict.fromkeys(t for t in texts if t is not None):
-        encoded = clip.encode_from_tokens_scheduled(clip.tokenize(text))
-        index[text] = list(range(len(entries), len(entries) + len(encoded)))
-        entries += encoded
-    return entries, [index[t] for t in texts]
-
-
-def resume_from(resume_lora, shift_model, rank, targets, family):
-    """A loader of the resume file into the fresh trainer (None without one); refuses a file of another rank,
-    targets or family before any training."""
-    if not resume_lora or resume_lora == NO_RESUME:
-        return None
-    path = folder_paths.get_full_path("loras", resume_lora)
-    check(path is not None and os.path.isfile(path), NODE, "resume_lora",
-          f"{resume_lora!r} is not a file in ComfyUI's loras folder.")
-    try:
-        meta, lora, saved = state.read(path)
-    except Exception as e:                                                  # noqa: BLE001 (any unreadable file)
-        check(False, NODE, "resume_lora", f"{resume_lora} cannot be read as safetensors: {e}")
-
-    def load(trainer, adapters):
-        names = training.lora_key_names(shift_model, adapters)
-        expected = [names[m] + s for m in adapters for s in (".lora_up.weight", ".lora_down.weight", ".alpha")]
-        fail(NODE, state.resume_problem(meta, lora, expected, rank, targets, family, resume_lora))
-        state.restore(trainer, adapters, lora, saved, names, resume_lora)
-        if saved is None:
-            trainer.start_step = int(meta.get("ss_steps", 0))
-    return load
-
-
-class LoRAWriter:
-    """Writes the LoRA (fp16) and its training state atomically; checkpoints <stem>_step<n> every save_every."""
-
-    def __init__(self, model, path, settings, rank, targets, family, save_every):
-        self.model, self.path, self.settings, self.save_every = model, path, settings, save_every
-        self.rank, self.targets, self.family = rank, targets, family
-
-    def write(self, trainer, adapters, path):
-        sd = training.lora_state_dict(self.model, adapters)
-        meta = state.metadata(self.settings, self.rank, self.targets, self.family,
-                              trainer.start_step + len(trainer.losses), NODE)
-        try:
-            training.save_atomic(state.trainer_state(trainer, adapters), state.state_path(path), {})
-            training.save_atomic(sd, path, meta)
-        except OSError as e:
-            check(False, NODE, "lora_name", f"could not write {path}: {e}")
-
-    def step_done(self, trainer, adapters, step, last):
-        if self.save_every and step % self.save_every == 0 and not last:
-            stem = os.path.splitext(self.path)[0]
-            self.write(trainer, adapters, f"{stem}_step{step}.safetensors")
-
-
-class TrainingProgress:
-    """ComfyUI progress bar with the loss curve as its preview, a console bar with the running loss, and the
-    checkpoints of the writer after each step."""
-
-    def __init__(self, steps, writer):
-        from tqdm.auto import tqdm
-        self.steps, self.every, self.done, self.writer = steps, max(1, steps // 25), 0, writer
-        self.pbar = comfy.utils.ProgressBar(steps)
-        self.console = tqdm(total=steps, desc=NODE, disable=not comfy.utils.PROGRESS_BAR_ENABLED)
-
-    def __call__(self, trainer, loss):
-        self.done += 1
-        recent = trainer.losses[-self.every:]
-        self.console.set_postfix(loss=f"{sum(recent) / len(recent):.4f}", refresh=False)
-        self.console.update(1)
-        preview = None
-        if self.done % self.every == 0 or self.done == self.steps:
-            preview = ("JPEG", training.loss_curve(trainer.losses), 512)
-        self.pbar.update_absolute(self.done, self.steps, preview)
-        self.writer.step_done(trainer, trainer.adapters, trainer.start_step + len(trainer.losses),
-                              self.done == self.steps)
-
-    def close(self):
-        self.console.close()
 
 
 NODES = [TrainTemporalShiftLoRA]
