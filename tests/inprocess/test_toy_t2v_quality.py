@@ -1,6 +1,6 @@
 """Quality regression of the trained toy text-to-video model (models/toy/vidlift-toy-t2v.safetensors), from pixels, on
-held-out prompts and seeds: a few videos of the quality table's rows (bench/quality_t2v.py, table in
-models/toy/README.md), with bounds from the table's spread over its videos, not from one run:
+held-out prompts and seeds: a few videos of the quality table's rows (bench/quality_t2v.py, table in docs/toy_t2v.md),
+with bounds from the table's spread over its videos, not from one run:
 - the shift + LoRA moves the object far more smoothly than the LoRA without the shift (the table: median second
   difference 3–5 px against 20–40 px; bound: half the ablation's, on the same prompts and seeds);
 - the Reuse-Diffuse Extender keeps the object and its colour statistics across a clip boundary (table: same object in
