@@ -1,7 +1,7 @@
-"""The toy model's quality table (issue 18 §4): `make bench BENCH_ARGS="--only quality"`.
+"""The toy model's quality table: `make bench BENCH_ARGS="--only quality"`.
 
 Every row samples the same prompts × seeds (4 × 4 = 16 videos of FRAMES frames, 64×64, STEPS DDIM steps, cfg 2)
-with the toy model (README "Toy model") through the pack's nodes, in-process, and reads the frames back with the toy
+with the toy model (docs/toy_model.md) through the pack's nodes, in-process, and reads the frames back with the toy
 world's ground-truth metrics (scripts/toy_world/metrics.py): mean ± standard deviation over the videos.
 Context-Guided makes 64 frames per video, Reuse-Diffuse 4 chained clips; both are measured on all their frames, and
 their "first vs last" column is the fraction of videos whose first and last FRAMES frames show the same object colour

@@ -353,7 +353,7 @@ def bench_alternating(label, make_model, dim, size, frames=8, steps=50, k=8):
 
 
 def bench_alternating_wan(frames=5, size=64, steps=12, remaining="10,6,3", k=3):
-    """VideoElevator with Wan 2.1 as T2V through the VAE bridge (issue 17 §4): tiny SD1.5-layout U-Net + tiny SD VAE
+    """VideoElevator with Wan 2.1 as T2V through the VAE bridge: tiny SD1.5-layout U-Net + tiny SD VAE
     as T2I, tiny WanModel + tiny WanVAE as T2V. Model and VAE calls counted vs the analytic count; the node's wall
     time vs the same calls replayed bare, each on the input it had in the node (the baseline: what the node cannot
     avoid). Cross-frame attention off, so the replayed T2I calls are the node's calls exactly."""
@@ -390,7 +390,7 @@ def bench_alternating_wan(frames=5, size=64, steps=12, remaining="10,6,3", k=3):
 
 
 def bench_elevator_wan_memory(frames=17, size=128):
-    """Peak memory per phase of the bridged Alternating KSampler (issue 17 §1), tiny models as bench_alternating_wan:
+    """Peak memory per phase of the bridged Alternating KSampler, tiny models as bench_alternating_wan:
     T2I steps, T2V steps, each VAE's decode and encode. CPU: resident memory sampled every millisecond, the peak
     within each phase minus the resident memory before the run (run it alone: `--only elevator_wan_memory`).
     CUDA: torch's peak allocation within each phase. Prints a table; no ratio."""
@@ -513,7 +513,7 @@ def bench_extend(extensions=4, frames=5, overlap=2, steps=6, size=8):
 
 def bench_extend_flat(frames=5, overlap=2, steps=6, size=16, counts=(1, 2, 4, 8)):
     """Wan Reuse-Diffuse Extender (tiny Wan 2.1, random weights) continuing one clip by 1–8 extensions: time per
-    frame over equal work, and working memory from a fresh process, each against 1 extension (issue 17 §4)."""
+    frame over equal work, and working memory from a fresh process, each against 1 extension."""
     model = tiny_dit.wan21()
     pos, neg = conds(32)
     lat = {"samples": torch.zeros(1, 16, frames, size, size)}

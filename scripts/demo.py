@@ -2,7 +2,7 @@
 with the toy model, also the toy text-to-video model extended by the Reuse-Diffuse Extender (scripts/demo_t2v.py).
 
 Uses a real SD1.x checkpoint from .comfy_base/models/checkpoints when there is one; otherwise the toy-world model
-(scripts/toy_model.py, README "Toy model"): a tiny SD1.x checkpoint trained on flat shapes, prompted with
+(scripts/toy_model.py, docs/toy_model.md): a tiny SD1.x checkpoint trained on flat shapes, prompted with
 "a red ball on a blue background" at 64×64, whose frames are measured with scripts/toy_world/metrics.py.
 Without the shipped toy weights it falls back to random weights (scripts/tiny_checkpoint.py): frames are noise.
 Usage: python scripts/demo.py [--seed 42] [--videos 1]   (--videos N: N seeds in a row, toy model only)
@@ -28,7 +28,7 @@ TOY = "vidlift-toy-sd15.safetensors"
 # Text2Video-Zero on the toy model: 16 frames of 64×64 (8×8 latents); motion 12 canvas px per frame = 1.5 px at 64
 # px, along x only (the disk pans ~22 px), 50 DDIM steps. T′ later than the reference (t0 15, t1 17 instead of 44, 47):
 # the toy objects cover a few latent pixels, so at the reference's T′ (t ≈ 900) the latent has not fixed where the
-# object is and every frame draws it elsewhere (README "Toy model"). cfg 2: at 7.5 guidance pushes the toy latent far
+# object is and every frame draws it elsewhere (docs/toy_model.md). cfg 2: at 7.5 guidance pushes the toy latent far
 # outside its -1..1 range.
 TOY_SETTINGS = dict(width=64, height=64, frames=16, motion_x=12.0, motion_y=0.0, cfg=2.0, t0=15, t1=17)
 SD1_KEY = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"
@@ -61,7 +61,7 @@ def choose_checkpoint() -> tuple[str, str]:
         if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(toy_model.SHIPPED):
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "toy_model.py"), path], check=True)
         print("[demo] NOTE: no real SD1.x checkpoint found, so the built-in TOY MODEL is used: a tiny SD1.x model\n"
-              "[demo]       trained on flat shapes (README 'Toy model'). Put an SD1.5 .safetensors file in",
+              "[demo]       trained on flat shapes (docs/toy_model.md). Put an SD1.5 .safetensors file in",
               CKPT_DIR, "for real video.")
         return TOY, "toy"
     if not os.path.exists(os.path.join(CKPT_DIR, TINY)):

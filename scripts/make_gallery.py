@@ -1,4 +1,4 @@
-"""`make gallery`: docs/gallery/*.gif, one animated picture per paper, sampled from the toy models (README "Toy model").
+"""`make gallery`: docs/gallery/*.gif, one animated picture per paper, sampled from the toy models (docs/toy_model.md).
 
 Every picture is real output of the pack's nodes, in-process, at fixed seeds: the toy image model (toy SD1.5
 checkpoint) and the toy text-to-video model (scripts/toy_t2v.py: the checkpoint + models/toy/vidlift-toy-t2v

@@ -1,14 +1,14 @@
-"""The toy-world model (issue 18 §2): a tiny SD1.x checkpoint whose U-Net and VAE decoder are trained on toy images.
+"""The toy-world model: a tiny SD1.x checkpoint whose U-Net and VAE decoder are trained on toy images.
 
 Pieces, all in ComfyUI's own classes so that stock Load Checkpoint reads the result as SD1.5:
-- Latent: fixed, not learned (../shared/spec/TOY_WORLD_NOTES.md). z = the image in 0..1 average-pooled 8x, mapped
+- Latent: fixed, not learned (so the VAE's encoder is exact and its decoder trains in minutes). z = the image in 0..1 average-pooled 8x, mapped
   to 4 channels: the pooled colour in -1..1 and its luminance (a fourth channel that carries signal). The TAESD
   encoder computes it exactly with analytic weights; vae_scale = SD1.5's latent scale so that the U-Net, which sees
   latent × 0.18215, sees z itself (values in -1..1, what the DDPM schedule expects).
 - VAE decoder: comfy.taesd.taesd.Decoder, trained (train_toy_model.py) to turn z back into the image.
 - Text encoder: the seeded random CLIP-L of scripts/tiny_checkpoint.py; prompts still map to distinct embeddings.
 - U-Net: tiny_checkpoint.UNET (320 channels, 768-d context, one level), eps-prediction, scaled-linear DDPM betas.
-Shipped form (delivery (b) in README "Toy model"): models/toy/vidlift-toy-sd15.safetensors holds only the trained
+Shipped form (delivery (b) in docs/toy_model.md): models/toy/vidlift-toy-sd15.safetensors holds only the trained
 weights — U-Net in float8_e4m3fn with one scale per tensor, decoder in fp16 — and `assemble` adds the analytic
 encoder and the random CLIP to write the full checkpoint that ComfyUI loads.
 """
@@ -180,8 +180,8 @@ def assemble(out_path, shipped=SHIPPED):
     from safetensors.torch import load_file, save_file
     unet_sd, decoder_sd = unpack(load_file(shipped))
     save_file(checkpoint_state_dict(unet_sd, decoder_sd), out_path,
-              metadata={"vidlift": "toy-world model (issue 18): red/green/blue/yellow/white/black disks, squares, "
-                                   "triangles on plain backgrounds, 64x64; see README 'Toy model'"})
+              metadata={"vidlift": "toy-world model: red/green/blue/yellow/white/black disks, squares, "
+                                   "triangles on plain backgrounds, 64x64; see docs/toy_model.md"})
 
 
 def ensure_checkpoint(path, shipped=SHIPPED, log=print):

@@ -1,4 +1,4 @@
-"""Train the toy-world model of scripts/toy_model.py on CPU (issue 18 §2), in two independent stages, then export.
+"""Train the toy-world model of scripts/toy_model.py on CPU, in two independent stages, then export.
 
   decoder  the TAESD decoder: fixed latent z = toy_model.encode(image) (+ a little noise, so that the U-Net's
            imperfect latents still decode to flat colours) -> the image. MSE in 0..1.

@@ -1,5 +1,5 @@
-"""Train the toy model's Temporal Shift LoRA (issue 18 §2) with the pack's own node, Train Temporal Shift LoRA, on
-toy-world clips, so that Latent-Shift is shown end to end (README "Toy model", the quality table's shift rows).
+"""Train the toy model's Temporal Shift LoRA with the pack's own node, Train Temporal Shift LoRA, on
+toy-world clips, so that Latent-Shift is shown end to end (docs/toy_model.md, the quality table's shift rows).
 
 The clips are random toy scenes (every colour, shape, speed and direction, bouncing at the edges), 16 frames each;
 the node takes one caption for all clips, so they are captioned "" — the unconditional branch the toy U-Net was

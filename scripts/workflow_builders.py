@@ -84,7 +84,7 @@ def cond(pos, neg):
 
 
 class Family(NamedTuple):
-    """What differs between the image/video models, as their own ComfyUI templates load them (issue 16 §5)."""
+    """What differs between the image/video models, as their own ComfyUI templates load them."""
     label: str                   # loader group and VAE title: "Flux.1-dev and prompt", "Load VAE (Wan 2.1)"
     unet: str = ""               # diffusion model file; "" = an SD1.5 checkpoint (CKPT) holding model, CLIP, VAE
     clip: dict = {}              # CLIPLoader widgets, or DualCLIPLoader's (clip_name1, clip_name2, type)

@@ -21,7 +21,7 @@ Rollout [PAPER; mask positions INF]: frame 0 from the image model (the model on 
 given start latent), the first window conditioned on it (S = 1), then S context frames (the
 latest ones, 2 in the paper) per window. Interpolation [PAPER]: three frames between each pair of
 keyframes (n keyframes → 4(n − 1) + 1 frames), keyframes held as context; applied twice
-(→ 16(n − 1) + 1). Written as a k-diffusion sampler (STYLE.md) with DDIM (η = 0) steps; the video
+(→ 16(n − 1) + 1). Written as a k-diffusion sampler with DDIM (η = 0) steps; the video
 stays on the CPU and one window at a time goes to the model's device.
 
 Native video models (Wan: latents [B, C, F, h, w], frames on dim 2) run the same rollout on latent frames with a

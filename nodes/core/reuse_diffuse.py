@@ -7,7 +7,7 @@ M overlap frames, noise recycle r and staged guidance g, over S DDIM steps:
   DSG  at step i, z^{k+1}_{t_i}[j] ← z^k_{t_i}[N−1−j]  while i < (M−j)·(S/M)·g,  j < M
 The time reversal is the reference's (each extension starts as the previous clip played backwards);
 `forward` maps frame j to the previous clip's frame (N−M+j) mod N instead — a documented deviation.
-Written as a k-diffusion sampler (STYLE.md); z is the DDPM-form noise, the sampler state x = z·√(1+σ₀²).
+Written as a k-diffusion sampler; z is the DDPM-form noise, the sampler state x = z·√(1+σ₀²).
 A run may continue a clip sampled earlier (a `ReuseClip`) and reports its own last clip as one.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sampling math for any model type, through ComfyUI's `model_sampling` (MODERN_MODELS.md §2.4).
+"""Sampling math for any model type, through ComfyUI's `model_sampling`.
 
 Every model type writes its noisy state as x_σ = a(σ)·x₀ + b(σ)·ε with per-level signal and noise
 coefficients read off `model_sampling.noise_scaling(σ, noise, latent)`:

@@ -13,7 +13,7 @@ marginal is a(σ_T)·x₀ + b(σ_T)·ε). Flow trap: a(σ_max = 1) = 0, so T mus
 schedule starting at 1); the warped latent is re-noised to σ_T, never to pure noise.
 Long videos follow the reference's chunking: every chunk is [frame 0] + the next chunk_size−1
 frames, with the same seed, so frame 0 anchors every chunk; memory is bounded by the chunk.
-Written as a k-diffusion sampler (STYLE.md): `model(x, σ)` returns the CFG'd x̂₀.
+Written as a k-diffusion sampler: `model(x, σ)` returns the CFG'd x̂₀.
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def motion_problem(frames: int, motion_x: float, motion_y: float) -> tuple[str, 
 
 
 def signal_problem(sigmas, co, i1: int) -> tuple[str, str] | None:
-    """Flow trap (MODERN_MODELS §2.4): at σ_max of a flow model a(σ) = 0, so re-noising the warped latents there
+    """Flow trap: at σ_max of a flow model a(σ) = 0, so re-noising the warped latents there
     would erase the motion; T must sit below it."""
     if co.a(sigmas[i1]) > 0:
         return None

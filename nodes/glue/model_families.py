@@ -1,4 +1,4 @@
-"""Model-family adapters (issue 16 §1, §3): where a family keeps its frames and how VidLift's
+"""Model-family adapters: where a family keeps its frames and how VidLift's
 mechanisms hook into it. Keyed on the class of `model.get_model_object("diffusion_model")`;
 ComfyUI classes are imported lazily and defensively so a ComfyUI lacking one still imports, and
 hooks are feature-detected, never version-compared: the Flux-family blocks' attn1_patch by a probe (a tiny block
@@ -303,7 +303,7 @@ class VideoAdapter:
 
 
 BASE = "comfy.model_base"
-# One entry per family (MODERN_MODELS.md §3). WAN22 subclasses WAN21, so it comes first. A family whose model_base
+# One entry per family. WAN22 subclasses WAN21, so it comes first. A family whose model_base
 # class this ComfyUI lacks matches nothing (comfy_class → None). Per-frame timesteps (WAN22, LTXV) are
 # feature-detected on the model (comfy_glue.holds_frames_clean), not listed here.
 VIDEO_ADAPTERS = (

@@ -1,5 +1,5 @@
 """VideoElevator's bridge between an image model's latents (frames in the batch) and a native video model's
-latent video [1, C, T, h, w] (MODERN_MODELS.md §3, "Bridge for VideoElevator"); pure torch and callables.
+latent video [1, C, T, h, w]; pure torch and callables.
 
 A causal video VAE (Wan, HunyuanVideo: 4n+1 pixel frames ↔ n+1 latent frames; LTX: 8n+1) encodes pixel frame 0
 alone and every later group of `temporal` frames into one latent frame. The two directions of one motion step:

@@ -1,4 +1,4 @@
-"""Ground-truth metrics of the toy world, read from pixels only (issue 18 §1).
+"""Ground-truth metrics of the toy world, read from pixels only.
 
 Per frame: every pixel is classified to its nearest palette colour (robust to blur and noise smaller than half the
 palette's minimum distance, 0.32); the background is the most common class on the image border (the world keeps a

@@ -1,4 +1,4 @@
-"""Every node on every DiT family over HTTP (issue 16 §4): each shipped DiT Text2Video-Zero workflow, its loaders
+"""Every node on every DiT family over HTTP: each shipped DiT Text2Video-Zero workflow, its loaders
 and prompts kept (tiny models through the test loaders), grows one branch per VidLift node — Temporal Shift +
 KSampler, LPFF, the Motion-Latent Warp between KSamplerAdvanced phases, Context-Guided Sampler and
 Interpolation, Reuse-Diffuse Sampler and Extender, the Alternating KSampler — each decoded to a preview with its

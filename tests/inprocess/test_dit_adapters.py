@@ -1,6 +1,6 @@
 """Model-family adapters on real (tiny, random-weight) ComfyUI DiTs: cross-frame K/V through
 `attn1_patch` and Latent-Shift's temporal shift through `patches_replace["dit"]`, or `attn1_output_patch`
-on Krea 2 (issue 16 §1, §3). Z-Image has its own file (test_zimage_adapter.py).
+on Krea 2. Z-Image has its own file (test_zimage_adapter.py).
 
 float32 throughout: ComfyUI's rope kernel (comfy_kitchen) refuses float64. Comparisons of the same
 rows computed in differently shaped batches may differ by rounding only: each of the ≈ 12 matmul /

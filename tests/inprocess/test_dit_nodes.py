@@ -1,4 +1,4 @@
-"""Every node on the DiT families (issue 16 §3–4): tiny random-weight ComfyUI Flux and Qwen-Image.
+"""Every node on the DiT families: tiny random-weight ComfyUI Flux and Qwen-Image.
 
 Text2Video-Zero on a tiny Flux is compared with a plain-tensor loop written here: the flow schedule's
 Euler steps x′ = x + (σ′ − σ)·(x − x̂₀)/σ, the first frame alone to T′, the warp, the DDPM forward

@@ -2,7 +2,7 @@
 
 - the input MODEL is never changed: a plain KSampler run on it is bit-identical before and after every node;
 - they compose: with each other in both orders, with a LoRA, with another pack's attention patches and
-  ResBlock object patches, in the order the README's "Composition order and compatibility" states;
+  ResBlock object patches, in the order docs/guide.md states;
 - cond/uncond batched together or run separately (low memory), cfg = 1, and several positive conditionings
   give the same video;
 - the same seed gives bit-identical outputs.

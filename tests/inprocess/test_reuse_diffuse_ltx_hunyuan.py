@@ -1,4 +1,4 @@
-"""Reuse-Diffuse on LTX-Video and HunyuanVideo 1.5 (issue 17 §2): ComfyUI's LTXV and HunyuanVideo15 models with tiny
+"""Reuse-Diffuse on LTX-Video and HunyuanVideo 1.5: ComfyUI's LTXV and HunyuanVideo15 models with tiny
 random weights, 5-D latents, the causal anchor and held context of video_extension."""
 import pytest
 import torch

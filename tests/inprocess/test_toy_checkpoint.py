@@ -1,4 +1,4 @@
-"""The shipped toy model (issue 18 §2) through ComfyUI's own checkpoint loader: detected as SD1.5, its VAE round-trips
+"""The shipped toy model through ComfyUI's own checkpoint loader: detected as SD1.5, its VAE round-trips
 flat colours, and plain sampling of the demo prompt draws a red disk on a blue background."""
 import os
 
@@ -44,7 +44,7 @@ def test_vae_round_trips_flat_colours_and_encodes_the_fixed_latent(toy):
 
 
 def test_sampling_the_demo_prompt_draws_red_on_blue(toy):
-    """Plain DDIM at the demo's cfg 2: every background blue, and a red object (README "Toy model": the shipped
+    """Plain DDIM at the demo's cfg 2: every background blue, and a red object (docs/toy_model.md: the shipped
     model draws both colours right in 8/8 plain samples of 20 steps; the bound here is looser on purpose)."""
     import comfy.sample
     model, clip, vae = toy

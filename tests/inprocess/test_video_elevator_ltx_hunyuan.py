@@ -1,4 +1,4 @@
-"""The Alternating KSampler with LTX-Video and HunyuanVideo 1.5 as T2V (issue 17 §1): ComfyUI's own LTXV / HunyuanVideo15
+"""The Alternating KSampler with LTX-Video and HunyuanVideo 1.5 as T2V: ComfyUI's own LTXV / HunyuanVideo15
 models and their VAEs (LTX's causal VideoVAE, HunyuanVideo 1.5's vae_refiner) at tiny widths, random weights; an
 SD1.5-layout U-Net as T2I. A family whose ComfyUI class is missing is skipped with the reason."""
 from dataclasses import dataclass

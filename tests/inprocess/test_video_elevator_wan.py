@@ -1,4 +1,4 @@
-"""The Alternating KSampler with a native video model as T2V (issue 17 §1): ComfyUI's own WanModel and WanVAE at tiny
+"""The Alternating KSampler with a native video model as T2V: ComfyUI's own WanModel and WanVAE at tiny
 widths, random weights; an SD1.5-layout U-Net (and a tiny Qwen-Image, the shared-space pair) as T2I."""
 import pytest
 import torch

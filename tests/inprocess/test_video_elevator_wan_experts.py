@@ -1,4 +1,4 @@
-"""The Alternating KSampler with Wan 2.2 A14B's two experts as T2V (issue 17 §1): two tiny WanModels (WAN21 class, as
+"""The Alternating KSampler with Wan 2.2 A14B's two experts as T2V: two tiny WanModels (WAN21 class, as
 both A14B experts are) as high- and low-noise experts, an SD1.5-layout U-Net as T2I, the Wan VAE bridge."""
 import math
 

@@ -1,4 +1,4 @@
-"""The Z-Image adapter on a tiny random-weight NextDiT of ComfyUI's own class (issue 16 §3, §4): cross-frame
+"""The Z-Image adapter on a tiny random-weight NextDiT of ComfyUI's own class: cross-frame
 K/V through `optimized_attention_override` + a DIFFUSION_MODEL wrapper, Latent-Shift's residual-branch shift
 through the `noise_refiner` / `double_block` hooks.
 

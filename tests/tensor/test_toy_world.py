@@ -1,4 +1,4 @@
-"""Toy world (issue 18 §1): the scene generator and the pixel metrics, on clips whose exact values are known."""
+"""Toy world: the scene generator and the pixel metrics, on clips whose exact values are known."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Toy-model trainer (issue 18 §2): the fixed latent and its analytic TAESD encoder, exact resume, a loss that drops."""
+"""Toy-model trainer: the fixed latent and its analytic TAESD encoder, exact resume, a loss that drops."""
 import math
 
 import pytest
