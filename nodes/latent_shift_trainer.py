@@ -98,11 +98,11 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
                 io.Int.Input("frames_per_clip", default=16, min=2, max=512,
                              tooltip="Frames denoised together in one batch: videos and the image batch are cut "
                                      "into clips of this many consecutive frames. Bounds memory."),
-                io.Int.Input("steps", default=1000, min=1, max=1000000, tooltip="Optimizer steps."),
+                io.Int.Input("steps", default=1000, min=1, max=100000, tooltip="Optimizer steps."),
                 io.Float.Input("learning_rate", default=1e-4, min=1e-7, max=1.0, step=1e-6, round=1e-7,
                                tooltip="AdamW learning rate of the LoRA weights."),
                 io.Int.Input("rank", default=16, min=1, max=256, tooltip="LoRA rank (alpha = rank)."),
-                io.Int.Input("clips_per_step", default=1, min=1, max=256,
+                io.Int.Input("clips_per_step", default=1, min=1, max=64,
                              tooltip="Clips per optimizer step (batch size). Clips run one after another with "
                                      "accumulated gradients, so memory holds one clip."),
                 io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF,
@@ -127,7 +127,7 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
                 io.String.Input("video_folder", default="",
                                 tooltip="Optional: a folder inside ComfyUI's input directory (relative to it) whose "
                                         "videos (mp4, webm, mov, mkv, avi, gif) are read with PyAV."),
-                io.Int.Input("max_frames_per_video", default=64, min=2, max=100000,
+                io.Int.Input("max_frames_per_video", default=64, min=2, max=4096,
                              tooltip="Frames read from the start of each video in video_folder."),
                 io.Int.Input("width", default=512, min=8, max=4096, step=8,
                              tooltip="Videos are centre-cropped and resized to this width (ignored when images are "
@@ -148,7 +148,7 @@ class TrainTemporalShiftLoRA(io.ComfyNode):
                                tooltip="Optional: continue training a LoRA this node wrote (same rank, targets and "
                                        "model family): its weights, optimizer state and step count continue from "
                                        "the .vidlift_state file beside it. `steps` more steps are trained."),
-                io.Int.Input("save_every", default=0, min=0, max=1000000, optional=True,
+                io.Int.Input("save_every", default=0, min=0, max=100000, optional=True,
                              tooltip="Write a checkpoint <lora_name>_step<n>.safetensors (with its .vidlift_state) "
                                      "every this many steps; 0: only the final file. An interrupted run keeps the "
                                      "checkpoints it wrote."),

@@ -10,7 +10,7 @@ from .core.noise import seeded_noise
 from .core.text2video_zero import DEFAULTS, indices_problem
 from .glue.comfy_glue import require_family
 from .glue.model_families import DIT_BLOCK_CHOICES
-from .glue.node_inputs import check_inputs, seed_input
+from .glue.node_inputs import STEPS_MAX, cfg_input, check_inputs, seed_input, steps_input
 from .glue.text2video_zero_run import sample_video, warp_first_frame
 
 CATEGORY = "VidLift/Text2Video-Zero"
@@ -35,13 +35,13 @@ def motion_inputs():
 
 def schedule_inputs():
     return [
-        io.Int.Input("steps", default=DEFAULTS["steps"], min=2, max=1000,
-                     tooltip="Steps N. SD models: DDIM with leading spacing, as diffusers' DDIM (981, 961, …, 1 for 50). "
-                             "Flow models (Flux, Qwen-Image, …): ComfyUI's simple scheduler on the model's own shift."),
-        io.Int.Input("t0", default=DEFAULTS["t0"], min=0, max=999,
+        steps_input(default=DEFAULTS["steps"], minimum=2,
+                    tooltip="Steps N. SD models: DDIM with leading spacing, as diffusers' DDIM (981, 961, …, 1 for 50). "
+                            "Flow models (Flux, Qwen-Image, …): ComfyUI's simple scheduler on the model's own shift."),
+        io.Int.Input("t0", default=DEFAULTS["t0"], min=0, max=STEPS_MAX - 2,
                      tooltip="T′ = step N−t0−1 of the schedule (timestep 881 for 50 SD steps): where the first frame's "
                              "latent is warped."),
-        io.Int.Input("t1", default=DEFAULTS["t1"], min=1, max=1000,
+        io.Int.Input("t1", default=DEFAULTS["t1"], min=1, max=STEPS_MAX - 1,
                      tooltip="T = step N−t1−1 of the schedule (timestep 941 for 50 SD steps): where the warped latents "
                              "are re-noised to and joint denoising starts. Must be larger than t0 and at most steps−1 "
                              "(steps−2 on flow models, whose first level is pure noise)."),
@@ -145,10 +145,10 @@ class Text2VideoZeroSampler(io.ComfyNode):
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: its batch size is the number of frames "
                                                   "and its size the video size. Its contents are not used."),
                 seed_input("Seed; the same seed gives the same video (the noise is drawn as the reference)."),
-                io.Float.Input("cfg", default=DEFAULTS["cfg"], min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="Classifier-free guidance scale (7.5 in the reference). Guidance-distilled "
-                                       "models (Flux.1-dev, Z-Image Turbo, Flux.2 klein) want 1: one chunk, no "
-                                       "negative pass."),
+                cfg_input(default=DEFAULTS["cfg"],
+                          tooltip="Classifier-free guidance scale (7.5 in the reference). Guidance-distilled "
+                                  "models (Flux.1-dev, Z-Image Turbo, Flux.2 klein) want 1: one chunk, no "
+                                  "negative pass."),
                 *motion_inputs(),
                 *schedule_inputs(),
                 io.Int.Input("chunk_size", default=DEFAULTS["chunk_size"], min=0, max=4096,

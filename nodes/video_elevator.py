@@ -9,7 +9,7 @@ from .core.lpff import SHAPES
 from .core.video_elevator import (EXPERT_BOUNDARY, PRESETS, VIDEO_STEPS, parse_remaining, preset_remaining,
                                   refine_indices, schedule_problem)
 from .glue.elevator import NODE, alternate
-from .glue.node_inputs import check_inputs, seed_input
+from .glue.node_inputs import cfg_input, check_inputs, seed_input, steps_input
 
 CUSTOM = "custom (refine_steps)"
 INVERSIONS = ("DDIM + PnP correction (reference)", "DDIM")
@@ -62,13 +62,11 @@ class AlternatingKSampler(io.ComfyNode):
                 io.Latent.Input("latent", tooltip="An Empty Latent Image: batch size = frames, size = video size. "
                                                   "Its contents are not used."),
                 seed_input("Seed of the mixed noise and of every re-noising (drawn in the reference's order).", 42),
-                io.Int.Input("steps", default=50, min=1, max=1000,
-                             tooltip="T2I DDIM steps N (leading spacing: 981, 961, …, 1 for 50). Reference: 50 "
-                                     "(AnimateLCM: 30)."),
-                io.Float.Input("image_cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="T2I classifier-free guidance (7.5 in every reference script)."),
-                io.Float.Input("video_cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="T2V classifier-free guidance: LaVie / ZeroScope 7.5, AnimateLCM 2.0."),
+                steps_input(default=50,
+                            tooltip="T2I DDIM steps N (leading spacing: 981, 961, …, 1 for 50). Reference: 50 "
+                                    "(AnimateLCM: 30)."),
+                cfg_input("T2I classifier-free guidance (7.5 in every reference script).", 7.5, "image_cfg"),
+                cfg_input("T2V classifier-free guidance: LaVie / ZeroScope 7.5, AnimateLCM 2.0.", 7.5, "video_cfg"),
                 io.Combo.Input("preset", options=[*PRESETS, CUSTOM], default="ZeroScope",
                                tooltip="Refining steps of the reference scripts, as N − i: ZeroScope 45,35,25,15; "
                                        "LaVie 45,35,30,25,20,15 (both N = 50); AnimateLCM 26,21,15,9 (N = 30). For "
@@ -79,8 +77,8 @@ class AlternatingKSampler(io.ComfyNode):
                                 tooltip="With preset = custom: comma-separated N − i values (steps left, as the "
                                         "reference's stable_steps): 45,35,25,15 refines at i = 5,15,25,35 of 50. "
                                         "Empty = no refining (plain T2I DDIM)."),
-                io.Int.Input("video_steps", default=8, min=1, max=1000,
-                             tooltip="K: T2V steps per refining (8 LaVie / ZeroScope, 6 AnimateLCM); needs i + K ≤ N."),
+                steps_input(name="video_steps", default=8,
+                            tooltip="K: T2V steps per refining (8 LaVie / ZeroScope, 6 AnimateLCM); needs i + K ≤ N."),
                 io.Combo.Input("video_sampler", options=list(VIDEO_STEPS), default="ddim",
                                tooltip="T2V step: ddim (LaVie, ZeroScope) or lcm (x̂₀ + fresh noise, for AnimateLCM "
                                        "/ LCM-LoRA video models)."),

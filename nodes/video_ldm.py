@@ -8,7 +8,7 @@ from comfy_api.latest import io
 from .core.context_guidance import interpolation_problem, rollout_problem
 from .core.errors import fail
 from .glue.context_rollout import interpolate, rollout
-from .glue.node_inputs import check_inputs, queue_answer, seed_input
+from .glue.node_inputs import cfg_input, check_inputs, queue_answer, seed_input, steps_input
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"
 CATEGORY = "VidLift/Long video"
@@ -28,10 +28,9 @@ def sampling_inputs(window_default, window_tip):
     return [
         seed_input("Seed of the frames' noise (each frame's own draw: a longer video with the same settings "
                    "begins with the same frames)."),
-        io.Int.Input("steps", default=25, min=1, max=1000, tooltip="DDIM steps per window (the paper samples with DDIM)."),
-        io.Float.Input("cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
-                       tooltip="Text classifier-free guidance, applied in both context-guidance passes."),
-        io.Int.Input("window", default=window_default, min=1, max=4096, tooltip=window_tip),
+        steps_input("DDIM steps per window (the paper samples with DDIM).", 25),
+        cfg_input("Text classifier-free guidance, applied in both context-guidance passes.", 7.5),
+        io.Int.Input("window", default=window_default, min=1, max=512, tooltip=window_tip),
     ]
 
 
@@ -63,9 +62,9 @@ class ContextGuidedSampler(io.ComfyNode):
                 *sampling_inputs(16, "T: frames per window, context included (with Cross-Frame Attention the "
                                      "video's first frame is added to every window as one more context frame). "
                                      "Video model: pixel frames, 4n+1 for Wan."),
-                io.Int.Input("frames", default=64, min=1, max=100000,
+                io.Int.Input("frames", default=64, min=1, max=4096,
                              tooltip="Frames of the whole video. Video model: pixel frames, 4n+1 for Wan."),
-                io.Int.Input("context_frames", default=2, min=0, max=4095,
+                io.Int.Input("context_frames", default=2, min=0, max=511,
                              tooltip="S: latest frames each window holds as context (2 in the paper; the first window "
                                      "after frame 1 has 1). 0 = independent windows. Video model: latent frames "
                                      "(4 pixel frames each on Wan), at most (window − 1)/4 − 1."),

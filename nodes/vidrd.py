@@ -9,7 +9,7 @@ from comfy_api.latest import io
 
 from .core.errors import fail
 from .core.reuse_diffuse import DEFAULTS
-from .glue.node_inputs import check_inputs, queue_answer, seed_input
+from .glue.node_inputs import cfg_input, check_inputs, queue_answer, seed_input, steps_input
 from .glue.reuse_clips import checked_latent, sample_clips
 
 NODE, SAMPLER = "Reuse-Diffuse Extender", "Reuse-Diffuse Sampler"
@@ -39,9 +39,8 @@ def clip_inputs():
         seed_input("Clip k's fresh noise comes from a generator seeded by (seed, k), k counted from the chain's "
                    "first clip: Sampler → Extender (clips = 2) with one seed gives the frames of one Extender with "
                    "clips = 3.", default=42),
-        io.Int.Input("steps", default=DEFAULTS["steps"], min=1, max=1000, tooltip="DDIM steps S per clip."),
-        io.Float.Input("cfg", default=DEFAULTS["cfg"], min=0.0, max=100.0, step=0.1, round=0.01,
-                       tooltip="Classifier-free guidance (10 in the reference)."),
+        steps_input("DDIM steps S per clip.", DEFAULTS["steps"]),
+        cfg_input("Classifier-free guidance (10 in the reference).", DEFAULTS["cfg"]),
     ]
 
 
@@ -84,7 +83,7 @@ class ReuseDiffuseExtender(io.ComfyNode):
                         "and the previous clip's per-step latents stay on the CPU.",
             inputs=[
                 *clip_inputs(),
-                io.Int.Input("clips", default=3, min=1, max=1024,
+                io.Int.Input("clips", default=3, min=1, max=256,
                              tooltip="Number of clips: 1 is a plain clip. With `previous`: new clips after it."),
                 io.Int.Input("overlap", default=DEFAULTS["overlap"], min=1, max=1023,
                              tooltip="M: frames at the start of each new clip that reuse the previous clip (FNR, DSG)."),

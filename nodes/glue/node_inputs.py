@@ -9,11 +9,23 @@ from comfy_api.latest import io
 from ..core.errors import answer, check_schema, first, schema_problem
 
 SEED_MAX = 0xFFFFFFFFFFFFFFFF       # ComfyUI's seed widget range: 0 … 2⁶⁴ − 1
+STEPS_MAX = 500     # sampling steps: the 1000-entry SD schedule with leading spacing and steps_offset 1 (diffusers'
+#                     DDIM) would index timestep 1000 at 1000 steps; 500 is past every reference setting (≤ 100)
 
 
 def seed_input(tooltip: str, default: int = 0):
     """The seed widget of every sampler node (randomised after each queue by default)."""
     return io.Int.Input("seed", default=default, min=0, max=SEED_MAX, control_after_generate=True, tooltip=tooltip)
+
+
+def steps_input(tooltip: str, default: int, name: str = "steps", minimum: int = 1):
+    """A sampling-steps widget (1 … STEPS_MAX)."""
+    return io.Int.Input(name, default=default, min=minimum, max=STEPS_MAX, tooltip=tooltip)
+
+
+def cfg_input(tooltip: str, default: float, name: str = "cfg"):
+    """A classifier-free guidance widget, as ComfyUI's KSampler's (0 … 100, step 0.1)."""
+    return io.Float.Input(name, default=default, min=0.0, max=100.0, step=0.1, round=0.01, tooltip=tooltip)
 
 
 def check_inputs(node_class, node: str, /, **values) -> None:

@@ -72,8 +72,8 @@ def with_16_channel_latent(prompt):
     ("keyframes", INTERPOLATE, dict(window=8), ["window", "4m+1"]),
     # found by trying: inputs named in validate_inputs lose ComfyUI's own min/max check, so ours must cover them
     ("elevating", ALTERNATING, dict(steps=0, preset="custom (refine_steps)", refine_steps=""),
-     ["T2V/T2I Alternating KSampler", "'steps'", "between 1 and 1000"]),
-    ("elevating", ALTERNATING, dict(steps=2000), ["'steps'", "between 1 and 1000"]),
+     ["T2V/T2I Alternating KSampler", "'steps'", "between 1 and 500"]),
+    ("elevating", ALTERNATING, dict(steps=2000), ["'steps'", "between 1 and 500"]),
     ("long", CONTEXT, dict(context_guidance=float("nan")), ["context_guidance", "between 0 and 20"]),
     ("keyframes", INTERPOLATE, dict(context_guidance=float("inf")), ["context_guidance", "between 0 and 20"]),
 ])

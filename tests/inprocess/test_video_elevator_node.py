@@ -144,7 +144,7 @@ def test_unet_calls_and_progress_follow_the_analytic_count(unet, conds, vconds, 
     (dict(refine="60"), "refine_steps", "outside 1..8"),
     (dict(refine="0"), "refine_steps", "outside 1..8"),
     (dict(refine="6,3", k=4), "refine_steps/video_steps", "i + K ≤ N"),
-    (dict(k=0), "video_steps", "between 1 and 1000"),
+    (dict(k=0), "video_steps", "between 1 and 500"),
     (dict(preset="ZeroScope", k=8), "preset/video_steps", "i + K ≤ N"),
     (dict(refine="6,x"), "refine_steps", "'x' is not a whole number"),
 ])
