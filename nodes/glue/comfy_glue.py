@@ -39,14 +39,6 @@ def is_sd_schedule(model) -> bool:
             and isinstance(ms, comfy.model_sampling.ModelSamplingDiscrete) and len(ms.sigmas) == 1000)
 
 
-def require_sd_unet(model, node: str, param: str = "model") -> None:
-    """For mechanisms not yet ported to the other families (the LoRA trainer): an SD-family U-Net."""
-    unet = model.get_model_object("diffusion_model")
-    check(is_sd_schedule(model), node, param,
-          f"needs a U-Net of the Stable Diffusion family (SD1.x, SD2.x, SDXL) with its discrete 1000-step schedule; "
-          f"this model's diffusion model is {type(unet).__name__}, which this node does not support yet.")
-
-
 class Schedule(NamedTuple):
     sigmas: torch.Tensor                  # the sampler's levels, σ_max … 0 (float32, CPU)
     table: torch.Tensor | None            # σ_t for t = 0..999 on SD schedules, else None

@@ -37,10 +37,11 @@ class _Probed(Exception):
 
 @functools.lru_cache(maxsize=None)
 def block_calls_patch(block_class, build, call, patch: str):
-    """Does a block of `block_class` call transformer_options['patches'][patch]? Found by behaviour: `build(cls)`
-    makes a tiny block of that class, `call(block, transformer_options)` runs it once with a probe patch that
-    stops it when called. True / False from that run; None when the probe itself cannot run (the class takes
-    other arguments on this ComfyUI), so the caller falls back to reading the code. Cached per class."""
+    """Does a block of `block_class` call the hook `patch`? Found by behaviour: `build(cls)` makes a tiny block of
+    that class (or returns the function itself), `call(block, probe, patch)` runs it once with `probe` where the
+    hook reads its callable (transformer_options["patches"][patch], or transformer_options[patch] for an override),
+    and the probe stops the run when called. True / False from that run; None when the probe itself cannot run
+    (the class takes other arguments on this ComfyUI). Cached per class."""
     def probe(*args, **kwargs):
         raise _Probed()
     try:
@@ -49,7 +50,7 @@ def block_calls_patch(block_class, build, call, patch: str):
         return None
     try:
         with torch.no_grad():
-            call(block, {"patches": {patch: [probe]}})
+            call(block, probe, patch)
     except _Probed:
         return True
     except Exception:               # noqa: BLE001 - the block failed elsewhere: the probe says nothing

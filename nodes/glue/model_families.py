@@ -1,8 +1,9 @@
 """Model-family adapters: where a family keeps its frames and how VidLift's
 mechanisms hook into it. Keyed on the class of `model.get_model_object("diffusion_model")`;
 ComfyUI classes are imported lazily and defensively so a ComfyUI lacking one still imports, and
-hooks are feature-detected, never version-compared: the Flux-family blocks' attn1_patch by a probe (a tiny block
-of ComfyUI's class run once with a probe patch, PROBES), the others by the compiled code naming the patch.
+hooks are feature-detected, never version-compared: the attention blocks' patches and Lumina's attention override by
+a probe (a tiny block of ComfyUI's class run once with a probe patch, PROBES); the replace hooks in whole models'
+forwards by the forward's constants naming them (compat.code_mentions).
 
 Nodes call `adapter_for(model, node)` and then `adapter.install_cross_frame(...)` /
 `adapter.install_temporal_shift(...)`, which return a patched clone (the input MODEL untouched).
@@ -19,6 +20,9 @@ from ..core.errors import NodeInputError
 
 
 TINY_WIDTH, TINY_HEADS, TINY_TOKENS = 32, 2, 3
+FLUX_LAYERS, QWEN, LUMINA, KREA2 = ("comfy.ldm.flux.layers", "comfy.ldm.qwen_image.model", "comfy.ldm.lumina.model",
+                                   "comfy.ldm.krea2.model")
+OVERRIDE = "optimized_attention_override"
 
 
 def _tiny_block(cls, **kwargs):
@@ -35,23 +39,62 @@ def _identity_rope(tokens):
     return torch.eye(2).expand(1, 1, tokens, TINY_WIDTH // TINY_HEADS // 2, 2, 2).contiguous()
 
 
-def _run_double(block, options):
+def _patches(probe, patch, **more):
+    return {"patches": {patch: [probe]}, **more}
+
+
+def _run_double(block, probe, patch):
     import torch
     x = torch.zeros(1, TINY_TOKENS, TINY_WIDTH)
     block(img=x, txt=x.clone(), vec=torch.zeros(1, TINY_WIDTH), pe=_identity_rope(2 * TINY_TOKENS),
-          transformer_options=options)
+          transformer_options=_patches(probe, patch))
 
 
-def _run_single(block, options):
+def _run_single(block, probe, patch):
     import torch
     block(torch.zeros(1, TINY_TOKENS, TINY_WIDTH), vec=torch.zeros(1, TINY_WIDTH), pe=_identity_rope(TINY_TOKENS),
-          transformer_options=options)
+          transformer_options=_patches(probe, patch))
 
 
-# Hooks found by behaviour: a tiny block of ComfyUI's own class runs once with a probe patch (compat.block_calls_patch);
-# every other hook (a whole model's forward, or blocks whose constructor a probe cannot guess) by code_mentions.
-PROBES = {("comfy.ldm.flux.layers:DoubleStreamBlock", "attn1_patch"): (lambda c: _tiny_block(c, qkv_bias=True), _run_double),
-          ("comfy.ldm.flux.layers:SingleStreamBlock", "attn1_patch"): (_tiny_block, _run_single)}
+def _tiny_qwen_attention(cls):
+    import comfy.ops
+    return cls(TINY_WIDTH, dim_head=TINY_WIDTH // TINY_HEADS, heads=TINY_HEADS, operations=comfy.ops.disable_weight_init)
+
+
+def _run_qwen_attention(block, probe, patch):
+    import torch
+    x = torch.zeros(1, TINY_TOKENS, TINY_WIDTH)
+    block(x, encoder_hidden_states=x.clone(), image_rotary_emb=_identity_rope(2 * TINY_TOKENS),
+          transformer_options=_patches(probe, patch))
+
+
+def _tiny_krea2_attention(cls):
+    import comfy.ops
+    return cls(TINY_WIDTH, TINY_HEADS, operations=comfy.ops.disable_weight_init)
+
+
+def _run_krea2_attention(block, probe, patch):
+    import torch
+    block(torch.zeros(1, TINY_TOKENS, TINY_WIDTH), transformer_options=_patches(probe, patch, block_index=0))
+
+
+def _run_attention_function(attention, probe, override):
+    """An attention function (Lumina's optimized_attention_masked) given the override in transformer_options."""
+    import torch
+    q = torch.zeros(1, TINY_HEADS, TINY_TOKENS, TINY_WIDTH // TINY_HEADS)
+    attention(q, q, q, TINY_HEADS, skip_reshape=True, transformer_options={override: probe})
+
+
+# Hooks found by behaviour: a tiny block of ComfyUI's own class (or the attention function itself) runs once with a
+# probe where the hook reads it (compat.block_calls_patch). The temporal shift's replace hooks sit in whole models'
+# forwards (Flux.forward_orig, NextDiT._forward, …), which no tiny probe can build across ComfyUI versions: those
+# are found by code_mentions (the hook's name among the forward's constants), the one code-reading check left.
+PROBES = {(f"{FLUX_LAYERS}:DoubleStreamBlock", "attn1_patch"): (lambda c: _tiny_block(c, qkv_bias=True), _run_double),
+          (f"{FLUX_LAYERS}:SingleStreamBlock", "attn1_patch"): (_tiny_block, _run_single),
+          (f"{QWEN}:Attention", "attn1_patch"): (_tiny_qwen_attention, _run_qwen_attention),
+          (f"{KREA2}:Attention", "attn1_patch"): (_tiny_krea2_attention, _run_krea2_attention),
+          (f"{KREA2}:Attention", "attn1_output_patch"): (_tiny_krea2_attention, _run_krea2_attention),
+          (f"{LUMINA}:optimized_attention_masked", OVERRIDE): (lambda f: f, _run_attention_function)}
 
 
 def probe_hook(block_class, path: str, word: str):
@@ -61,9 +104,12 @@ def probe_hook(block_class, path: str, word: str):
 
 
 def has_hook(path: str, attr: str | None, word: str) -> bool:
-    """Does this ComfyUI's `path` call the patch `word`? The probe where there is one, else the code's constants."""
-    found = probe_hook(comfy_class(path), path, word)
-    return found if found is not None else code_mentions(path, attr, word)
+    """Does this ComfyUI's `path` call the hook `word`? The probe where there is one (a probe that cannot run on
+    this ComfyUI's class answers no: the node refuses clearly rather than patch a hook nobody calls), else the
+    whole-model forward's constants."""
+    if (path, word) in PROBES:
+        return bool(probe_hook(comfy_class(path), path, word))
+    return code_mentions(path, attr, word)
 
 
 # the DiT block choice of the patcher nodes; U-Nets choose input/middle/output blocks instead
@@ -181,20 +227,13 @@ class UNetAdapter(Adapter):
         return add_temporal_shift(model, fraction, position or "before conv1", boundary, strength, parts)
 
 
-FLUX_LAYERS = "comfy.ldm.flux.layers"
-QWEN = "comfy.ldm.qwen_image.model"
-LUMINA = "comfy.ldm.lumina.model"
-OVERRIDE = "optimized_attention_override"
-KREA2 = "comfy.ldm.krea2.model"
-
-
 class ZImageAdapter(Adapter):
     """Z-Image / Lumina 2 (NextDiT): no attn1_patch, so the attention override plus a DIFFUSION_MODEL
     wrapper for cross-frame attention, the refiner and block hooks for the shift (dit_zimage.py)."""
 
     def missing(self, capability):
-        if capability == "cross-frame attention" and not code_mentions(f"{LUMINA}:optimized_attention_masked",
-                                                                       None, OVERRIDE):
+        if capability == "cross-frame attention" and not has_hook(f"{LUMINA}:optimized_attention_masked", None,
+                                                                  OVERRIDE):
             return f"needs a ComfyUI whose attention honours transformer_options['{OVERRIDE}']"
         return super().missing(capability)
 

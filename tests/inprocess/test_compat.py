@@ -53,6 +53,10 @@ def test_code_mentions_is_false_for_a_missing_class_or_word():
 PROBED = sorted(PROBES)
 
 
+def probed_attr(found):
+    return "forward" if isinstance(found, type) else None     # a block class, or an attention function itself
+
+
 @pytest.mark.parametrize("hook", PROBED, ids=[f"{p.split(':')[1]}:{w}" for p, w in PROBED])
 def test_block_calls_patch_probes_the_real_block(hook):
     """The probe runs on ComfyUI's own class (never None here) and agrees with the block's source."""
@@ -62,8 +66,8 @@ def test_block_calls_patch_probes_the_real_block(hook):
         pytest.skip(f"this ComfyUI has no {path}")
     found = probe_hook(cls, path, word)
     assert found is not None, f"the probe of {path} could not run on this ComfyUI (the block's arguments changed)"
-    assert found == bool(source_names(path, "forward", word))
-    assert has_hook(path, "forward", word) == found
+    assert found == bool(source_names(path, probed_attr(cls), word))
+    assert has_hook(path, probed_attr(cls), word) == found
 
 
 @pytest.mark.parametrize("hook", PROBED, ids=[f"{p.split(':')[1]}:{w}" for p, w in PROBED])
@@ -72,6 +76,11 @@ def test_block_calls_patch_is_false_for_a_block_that_ignores_patches(hook):
     cls = compat.comfy_class(path)
     if cls is None:
         pytest.skip(f"this ComfyUI has no {path}")
+    if not isinstance(cls, type):
+        def ignores(q, *args, **kwargs):                   # an attention function that never reads the override
+            return q
+        assert probe_hook(ignores, path, word) is False
+        return
 
     class Ignores(cls):
         def forward(self, *args, transformer_options=None, **kwargs):  # a fork whose block never reads patches
@@ -80,11 +89,22 @@ def test_block_calls_patch_is_false_for_a_block_that_ignores_patches(hook):
     assert probe_hook(Ignores, path, word) is False
 
 
+def test_a_probe_that_cannot_run_answers_no_hook():
+    """has_hook refuses (False) rather than fall back to reading the code when a block's probe cannot run."""
+    path, word = next(iter(PROBES))
+    real = PROBES[(path, word)]
+    try:
+        PROBES[(path, word)] = (lambda c: (_ for _ in ()).throw(TypeError("other arguments")), real[1])
+        assert has_hook(path, "forward", word) is False
+    finally:
+        PROBES[(path, word)] = real
+
+
 def test_block_calls_patch_answers_none_when_the_probe_cannot_run():
     def build(cls):
         raise TypeError("other arguments")
-    assert compat.block_calls_patch(torch.nn.Linear, build, lambda b, o: None, "attn1_patch") is None
-    assert compat.block_calls_patch(torch.nn.Identity, lambda c: c(), lambda b, o: b(undefined_name), "x") is None  # noqa: F821
+    assert compat.block_calls_patch(torch.nn.Linear, build, lambda b, p, w: None, "attn1_patch") is None
+    assert compat.block_calls_patch(torch.nn.Identity, lambda c: c(), lambda b, p, w: b(undefined_name), "x") is None  # noqa: F821
 
 
 def test_reads_denoise_mask_on_the_model_bases():
