@@ -13,10 +13,12 @@ from .nodes.latent_shift_trainer import NODES as SHIFT_LORA_TRAIN_NODES
 from .nodes.latent_shift import NODES as TEMPORAL_SHIFT_NODES
 from .nodes.text2video_zero import NODES as TEXT2VIDEO_ZERO_NODES
 from .nodes.video_elevator import NODES as VIDEO_ELEVATOR_NODES
+from .nodes.prompt_travel import NODES as PROMPT_TRAVEL_NODES
 
 WEB_DIRECTORY = "./js"
 NODES = [*TEXT2VIDEO_ZERO_NODES, *TEMPORAL_SHIFT_NODES, *LPFF_NODES, *REUSE_DIFFUSE_NODES,
-         *TEMPORAL_VAE_DECODE_NODES, *SHIFT_LORA_TRAIN_NODES, *VIDEO_ELEVATOR_NODES, *CONTEXT_GUIDED_NODES]
+         *TEMPORAL_VAE_DECODE_NODES, *SHIFT_LORA_TRAIN_NODES, *VIDEO_ELEVATOR_NODES, *CONTEXT_GUIDED_NODES,
+         *PROMPT_TRAVEL_NODES]
 
 
 class VidLiftExtension(ComfyExtension):

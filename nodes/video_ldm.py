@@ -8,7 +8,7 @@ from comfy_api.latest import io
 from .core.context_guidance import interpolation_problem, rollout_problem
 from .core.errors import fail
 from .glue.context_rollout import interpolate, rollout
-from .glue.node_inputs import cfg_input, check_inputs, queue_answer, seed_input, steps_input
+from .glue.node_inputs import cfg_input, check_inputs, colour_anchor_input, queue_answer, seed_input, steps_input
 
 SAMPLER, INTERPOLATION = "Context-Guided Sampler", "Context-Guided Interpolation"
 CATEGORY = "VidLift/Long video"
@@ -69,6 +69,7 @@ class ContextGuidedSampler(io.ComfyNode):
                                      "after frame 1 has 1). 0 = independent windows. Video model: latent frames "
                                      "(4 pixel frames each on Wan), at most (window − 1)/4 − 1."),
                 guidance_input(),
+                colour_anchor_input("window"),
                 io.Latent.Input("start_frames", optional=True,
                                 tooltip="Optional latent the video starts with, kept exactly and counted in `frames` "
                                         "(e.g. VAE Encode of an image, or a clip from another sampler to continue). "
@@ -85,11 +86,12 @@ class ContextGuidedSampler(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg, window, frames, context_frames,
-                context_guidance, start_frames=None):
+                context_guidance, start_frames=None, colour_anchor=0.0):
         check_inputs(cls, SAMPLER, **locals())
         fail(SAMPLER, rollout_problem(frames, window, context_frames, context_guidance))
         return io.NodeOutput({"samples": rollout(SAMPLER, model, positive, negative, latent, seed, steps, cfg, window,
-                                                 frames, context_frames, context_guidance, start_frames)})
+                                                 frames, context_frames, context_guidance, start_frames,
+                                                 colour_anchor)})
 
 
 class ContextGuidedInterpolation(io.ComfyNode):

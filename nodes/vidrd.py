@@ -9,7 +9,7 @@ from comfy_api.latest import io
 
 from .core.errors import fail
 from .core.reuse_diffuse import DEFAULTS
-from .glue.node_inputs import cfg_input, check_inputs, queue_answer, seed_input, steps_input
+from .glue.node_inputs import cfg_input, check_inputs, colour_anchor_input, queue_answer, seed_input, steps_input
 from .glue.reuse_clips import checked_latent, sample_clips
 
 NODE, SAMPLER = "Reuse-Diffuse Extender", "Reuse-Diffuse Sampler"
@@ -97,6 +97,7 @@ class ReuseDiffuseExtender(io.ComfyNode):
                                        "forward: reuse the previous clip's last M frames in order (a deviation)."),
                 io.Boolean.Input("keep_overlap", default=True,
                                  tooltip="Keep each new clip's M overlap frames in the output (the reference does)."),
+                colour_anchor_input("clip"),
                 REUSE_CLIP.Input("previous", optional=True,
                                  tooltip="Optional: the last clip of a Reuse-Diffuse Sampler or another Extender. "
                                          "Then no clip 0 is made here: every clip continues it and the output holds "
@@ -114,13 +115,14 @@ class ReuseDiffuseExtender(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, positive, negative, latent, seed, steps, cfg, clips, overlap, noise_recycle,
-                staged_guidance, direction, keep_overlap, previous=None):
+                staged_guidance, direction, keep_overlap, previous=None, colour_anchor=0.0):
         check_inputs(cls, NODE, **locals())
         fail(NODE, settings_problem(overlap, noise_recycle, staged_guidance))
         x = checked_latent(NODE, model, latent)
         out, last = sample_clips(NODE, model, positive, negative, x, seed, steps, cfg, clips, previous,
                                  overlap=overlap, recycle=noise_recycle, guidance=staged_guidance,
-                                 forward=direction == DIRECTIONS[1], keep_overlap=keep_overlap)
+                                 forward=direction == DIRECTIONS[1], keep_overlap=keep_overlap,
+                                 colour_anchor=colour_anchor)
         return io.NodeOutput({"samples": out}, last)
 
 

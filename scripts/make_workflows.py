@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 
 from comfy_env import ROOT
-from workflow_builders import (DECODE, FLUX, PATCH, PROMPT, QWEN, SD15, WAN, ZIMAGE, Graph, cond,
+from workflow_builders import (DECODE, FLUX, HUNYUAN15, KREA2, LTXV_CKPT, PATCH, PROMPT, QWEN, SD15, WAN, WAN22,
+                               ZIMAGE, Graph, cond,
                                decode_and_save, dit_loaders, elevator, loader_and_prompts, one_chain,
                                patch_and_latent, patched_sampler, temporal_decode_and_save)
 
@@ -21,6 +22,7 @@ SECOND_PROMPT = ("a horse galloping on a beach at sunset, high quality, HD, 8K, 
 SHIFT_LORA = "temporal_shift_lora.safetensors"
 SHIFT_NOTE = ("Use the same shift_fraction, position and boundary as when the LoRA was trained "
               "(the trainer stores them in the file's metadata).")
+LTXV_NEGATIVE = "low quality, worst quality, deformed, distorted, disfigured, motion smear, motion artifacts"
 WAN_NEGATIVE = ("static, still, blurry, low quality, worst quality, jpeg artifacts, deformed, extra fingers, "
                 "messy background, overexposed, subtitles, text, watermark")
 
@@ -337,35 +339,104 @@ def videoelevator_qwen_wan(info):
     g.save()
 
 
-def extend_wan(info):
-    g = Graph(info, "extend_wan")
-    shift, vae, pos, neg = dit_loaders(g, WAN, PROMPT, "static, blurry, watermark")
-    lat = g.node("EmptyHunyuanLatentVideo", (380, 360), {**WAN.size, "length": 33, "batch_size": 1},
-                 title="One clip: 33 frames (4n + 1) = 9 latent frames")
-    args = {"model": (shift, "MODEL"), **cond(pos, neg), "latent": (lat, "LATENT")}
-    smp = g.node("VidLift_ReuseDiffuseSampler", (740, 0), {"seed": 42, "steps": 20, "cfg": 5.0}, args, title="Clip 0")
+def conds(pos, neg):
+    return (pos, "CONDITIONING"), (neg, "CONDITIONING")
+
+
+def extend_video(info, name, loaded, latent, fps, note, overlap=2, steps=20, cfg=5.0, note_size=(330, 400)):
+    """Clip 0 by the Reuse-Diffuse Sampler, two Extenders continuing it in latent space, LatentConcat (t), one decode:
+    the VidRD chain on a native video model. loaded = (graph, (model, vae, positive, negative)), each a (node, output
+    name) pair but the VAE (a node with a VAE output); latent: its empty latent node."""
+    g, (model, vae, pos, neg) = loaded
+    args = {"model": model, "positive": pos, "negative": neg, "latent": (latent, "LATENT")}
+    smp = g.node("VidLift_ReuseDiffuseSampler", (740, 0), {"seed": 42, "steps": steps, "cfg": cfg}, args,
+                 title="Clip 0")
     exts, joins, last, video = [], [], (smp, "last_clip"), (smp, "LATENT")
     for k in (1, 2):
         ext = g.node("VidLift_ReuseDiffuseExtender", (740 + 360 * k, 0),
-                     {"seed": 42, "steps": 20, "cfg": 5.0, "clips": 1, "overlap": 2, "noise_recycle": 1.0,
+                     {"seed": 42, "steps": steps, "cfg": cfg, "clips": 1, "overlap": overlap, "noise_recycle": 1.0,
                       "keep_overlap": False}, {**args, "previous": last}, title=f"Extension {k}")
         join = g.node("LatentConcat", (1820, 130 * (k - 1)), {"dim": "t"},
                       {"samples1": video, "samples2": (ext, "LATENT")}, title=f"Clip 0 + extensions 1–{k}")
         exts.append(ext)
         joins.append(join)
         last, video = (ext, "last_clip"), (join, "LATENT")
-    g.group("Reuse and Diffuse on Wan: extend in latent space", [lat, smp, *exts], color=PATCH)
+    g.group("Reuse and Diffuse: extend in latent space", [latent, smp, *exts], color=PATCH)
     g.group("Join along time (dim t)", joins, color=DECODE)
-    decode_and_save(g, 2180, vae, video, 16.0, "video/extend_wan")
-    g.note((380, 560), "**Extend a Wan 2.1 clip in latent space** (VidRD on a native video model). Each Extender "
-           "continues the clip on `previous` without leaving latent space, so no colour drift from VAE round trips: "
-           "its first latent frame is the one-pixel-frame slot of Wan's causal VAE (filled from the previous clip, "
-           "then dropped), the next 2 hold the previous clip's last 2 latent frames (8 pixel frames) as context, and "
-           "6 new latent frames (24 pixel frames) follow. Context is held by ComfyUI's inpaint mask: Wan 2.1 sees it "
-           "re-noised to each step's level; Wan 2.2 5B and LTX see it clean at t = 0 (per-frame timesteps). "
-           "*LatentConcat* (t) joins the new frames, and the whole video (33 + 24 + 24 = 81 frames) decodes at once.",
-           size=(330, 400))
+    decode_and_save(g, 2180, vae, video, fps, "video/" + name)
+    g.note((380, 560), note, size=note_size)
     g.save()
+
+
+def extend_wan(info):
+    g = Graph(info, "extend_wan")
+    shift, vae, pos, neg = dit_loaders(g, WAN, PROMPT, "static, blurry, watermark")
+    lat = g.node("EmptyHunyuanLatentVideo", (380, 360), {**WAN.size, "length": 33, "batch_size": 1},
+                 title="One clip: 33 frames (4n + 1) = 9 latent frames")
+    extend_video(info, "extend_wan", (g, ((shift, "MODEL"), vae, *conds(pos, neg))), lat, 16.0,
+                 "**Extend a Wan 2.1 clip in latent space** (VidRD on a native video model). Each Extender "
+                 "continues the clip on `previous` without leaving latent space, so no colour drift from VAE round "
+                 "trips: its first latent frame is the one-pixel-frame slot of Wan's causal VAE (filled from the "
+                 "previous clip, then dropped), the next 2 hold the previous clip's last 2 latent frames (8 pixel "
+                 "frames) as context, and 6 new latent frames (24 pixel frames) follow. Context is held by ComfyUI's "
+                 "inpaint mask: Wan 2.1 sees it re-noised to each step's level; Wan 2.2 5B and LTX see it clean at "
+                 "t = 0 (per-frame timesteps). *LatentConcat* (t) joins the new frames, and the whole video (33 + 24 + "
+                 "24 = 81 frames) decodes at once.")
+
+
+def extend_wan22(info):
+    g = Graph(info, "extend_wan22")
+    shift, vae, pos, neg = dit_loaders(g, WAN22, PROMPT, "static, blurry, watermark")
+    lat = g.node("Wan22ImageToVideoLatent", (380, 360), {**WAN22.size, "length": 33, "batch_size": 1},
+                 {"vae": (vae, "VAE")}, title="One clip: 33 frames (4n + 1) = 9 latent frames")
+    extend_video(info, "extend_wan22", (g, ((shift, "MODEL"), vae, *conds(pos, neg))), lat, 24.0,
+                 "**Extend a Wan 2.2 TI2V 5B clip in latent space** (VidRD). The empty latent comes from Wan 2.2's "
+                 "own *Wan22ImageToVideoLatent* (connect a start image there for image-to-video; the clip keeps it). "
+                 "Each Extender holds the previous clip's last 2 latent frames as context, which Wan 2.2 5B sees "
+                 "clean at t = 0 (its per-frame timesteps), and adds 6 new latent frames (24 pixel frames). "
+                 "33 + 24 + 24 = 81 frames at 24 fps; sizes multiples of 32 (1280×704 is Wan 2.2's own).")
+
+
+def extend_ltxv(info):
+    g = Graph(info, "extend_ltxv")
+    ckpt = g.node("CheckpointLoaderSimple", (0, 0), {"ckpt_name": LTXV_CKPT}, title="Load Checkpoint (LTX-Video)")
+    clip = g.node("CLIPLoader", (0, 130), {"clip_name": "t5xxl_fp16.safetensors", "type": "ltxv"})
+    pos = g.node("CLIPTextEncode", (0, 280), {"text": PROMPT}, {"clip": (clip, "CLIP")}, title="Prompt",
+                 size=(320, 150))
+    neg = g.node("CLIPTextEncode", (0, 470), {"text": LTXV_NEGATIVE}, {"clip": (clip, "CLIP")},
+                 title="Negative prompt", size=(320, 120))
+    rate = g.node("LTXVConditioning", (0, 630), {"frame_rate": 25.0}, cond(pos, neg))
+    g.group("LTX-Video and prompts", [ckpt, clip, pos, neg, rate])
+    lat = g.node("EmptyLTXVLatentVideo", (380, 360), {"width": 768, "height": 512, "length": 49, "batch_size": 1},
+                 title="One clip: 49 frames (8n + 1) = 7 latent frames")
+    extend_video(info, "extend_ltxv", (g, ((ckpt, "MODEL"), ckpt, (rate, "positive"), (rate, "negative"))), lat, 25.0,
+                 "**Extend an LTX-Video clip in latent space** (VidRD). LTX's causal VAE puts 8 pixel frames in each "
+                 "latent frame after the first, so lengths are 8n + 1. Each Extender holds the previous clip's last 2 "
+                 "latent frames (16 pixel frames) as context, which LTX sees clean at t = 0 (per-token timesteps "
+                 "from the inpaint mask), and adds 4 new latent frames (32 pixel frames): 49 + 32 + 32 = 113 frames "
+                 "at 25 fps. *LTXVConditioning* sets the frame rate on both prompts, as LTX's own template.",
+                 cfg=3.0)
+
+
+def extend_hunyuan15(info):
+    g = Graph(info, "extend_hunyuan15")
+    shift, vae, pos, neg = dit_loaders(g, HUNYUAN15, PROMPT, "low quality, blurry, watermark")
+    lat = g.node("EmptyHunyuanVideo15Latent", (380, 360), {**HUNYUAN15.size, "length": 33, "batch_size": 1},
+                 title="One clip: 33 frames (4n + 1) = 9 latent frames")
+    extend_video(info, "extend_hunyuan15", (g, ((shift, "MODEL"), vae, *conds(pos, neg))), lat, 24.0,
+                 "**Extend a HunyuanVideo 1.5 clip in latent space** (VidRD). Each Extender holds the previous clip's "
+                 "last 2 latent frames as context: HunyuanVideo 1.5 sees their clean latent at each step's one t, "
+                 "with its concat mask channel set on them; 6 new latent frames (24 pixel frames) follow. 33 + 24 + 24 "
+                 "= 81 frames at 24 fps; sizes multiples of 16.", cfg=6.0)
+
+
+def text2video_zero_krea2(info):
+    one_chain(info, "text2video_zero_krea2", KREA2, T2VZ, {"steps": 8, "cfg": 1.0, "t0": 4, "t1": 5},
+              dit_t2vz_note("**Text2Video-Zero on Krea 2 Turbo** (needs a ComfyUI with Krea 2 and its attention "
+                            "patches: 0.33 or later).\n\n- *cfg 1*, 8 steps: Krea 2 Turbo is distilled for few steps "
+                            "without guidance, so the negative prompt is not used.\n", "each single-stream block",
+                            "text"),
+              (330, 330))
 
 
 if __name__ == "__main__":
@@ -375,6 +446,7 @@ if __name__ == "__main__":
     for build in (text2video_zero, text2video_zero_advanced, temporal_vae_decode, extend_clip, latent_shift,
                   latent_shift_train, videoelevator, long_video, keyframe_interpolation, showcase,
                   text2video_zero_flux, text2video_zero_zimage, text2video_zero_qwen, long_video_flux, extend_wan,
-                  videoelevator_wan, videoelevator_qwen_wan):
+                  videoelevator_wan, videoelevator_qwen_wan, extend_wan22, extend_ltxv, extend_hunyuan15,
+                  text2video_zero_krea2):
         build(object_info)
     print("wrote", sorted(os.listdir(os.path.join(ROOT, "workflows"))))

@@ -111,6 +111,15 @@ QWEN = Family("Qwen-Image", "qwen_image_fp8_e4m3fn.safetensors", {"clip_name": "
 WAN = Family("Wan 2.1", "wan2.1_t2v_1.3B_fp16.safetensors", {"clip_name": "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
              "type": "wan"}, "wan_2.1_vae.safetensors", ("ModelSamplingSD3", 8.0), model_name="Wan 2.1 T2V 1.3B",
              size={"width": 832, "height": 480})
+WAN22 = Family("Wan 2.2 TI2V 5B", "wan2.2_ti2v_5B_fp16.safetensors", {"clip_name": "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+               "type": "wan"}, "wan2.2_vae.safetensors", ("ModelSamplingSD3", 8.0), size={"width": 1280, "height": 704})
+HUNYUAN15 = Family("HunyuanVideo 1.5", "hunyuanvideo1.5_720p_t2v_fp16.safetensors",
+                   {"clip_name1": "qwen_2.5_vl_7b_fp8_scaled.safetensors",
+                    "clip_name2": "byt5_small_glyphxl_fp16.safetensors", "type": "hunyuan_video_15"},
+                   "hunyuanvideo15_vae_fp16.safetensors", ("ModelSamplingSD3", 7.0), size={"width": 1280, "height": 720})
+KREA2 = Family("Krea 2 Turbo", "krea2_turbo_fp8_scaled.safetensors", {"clip_name": "qwen3vl_4b_fp8_scaled.safetensors",
+               "type": "krea2"}, "qwen_image_vae.safetensors", negative=False, size={"width": 1024, "height": 1024})
+LTXV_CKPT = "ltx-video-2b-v0.9.5.safetensors"
 ROW = {"UNETLoader": 130, "ModelSamplingAuraFlow": 110, "ModelSamplingSD3": 110, "CLIPLoader": 150,
        "DualCLIPLoader": 180, "VAELoader": 110, "CLIPTextEncode": 190, "FluxGuidance": 120}  # loader column rows
 

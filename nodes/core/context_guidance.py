@@ -39,6 +39,7 @@ from typing import NamedTuple
 import torch
 from tqdm.auto import tqdm
 
+from .colour_anchor import anchored, statistics
 from .ddim_loop import Reporter, sample_ddim
 from .frames import WINDOW_KEY
 from .noise import frame_noise
@@ -246,7 +247,8 @@ def window_denoiser(model, extra_args: dict, w: Window, new: list[int], dim: int
 
 @torch.no_grad()
 def sample_context_guided(model, x, sigmas, extra_args=None, callback=None, disable=None, plan=(), video=None,
-                          noise=None, guidance=1.0, co=sm.VE, dim=0):
+                          noise=None, guidance=1.0, co=sm.VE, dim=0, colour_anchor=0.0, anchor_frames=0,
+                          window_args=None):
     """Windows of `plan` in order, DDIM with context frames held (replacement) and context guidance.
 
     dim: the frame axis, 0 (frames in the batch: video [F, C, h, w], noise(frames) → [n, C, h, w]) or 2 (a native
@@ -256,10 +258,15 @@ def sample_context_guided(model, x, sigmas, extra_args=None, callback=None, disa
     model's device (ComfyUI's intermediate device); generated frames are written into it as windows finish (in
     place: the long video exists once). Frames in the batch return it as it is, video latents on x's device (the
     KSAMPLER's output). co: the model's sampling coefficients (sampling_math; default ComfyUI's x = x₀ + σ·ε).
+    colour_anchor: the strength with which each window whose new frames all lie past the video's first
+    `anchor_frames` frames (the first clip) has them matched to that clip's colour statistics before they are
+    written (colour_anchor.py), so later windows take anchored context; 0 = off. window_args(w): extra arguments
+    of window w's model calls (e.g. the prompt of a prompt schedule at its frames).
     """
     extra_args = {} if extra_args is None else extra_args
     report = Reporter(callback)
     canvas = torch.zeros_like(x) if dim else None
+    colours = None
     for w in tqdm(plan, disable=disable or len(plan) < 2, desc="windows"):
         ids, new = window_rows(w, dim)
         held = torch.ones(len(ids), dtype=torch.bool, device=x.device)
@@ -272,8 +279,13 @@ def sample_context_guided(model, x, sigmas, extra_args=None, callback=None, disa
             return torch.where(hold, sm.noised(co, known, eps, sigmas[i]), z)
 
         z = co.b(sigmas[0]) * eps                               # x = a·x₀ + b·ε from a zero latent, as ComfyUI
-        z = sample_ddim(window_denoiser(model, extra_args, w, new, dim, canvas, guidance), z, sigmas, None, report,
+        args = extra_args if window_args is None else {**extra_args, **window_args(w)}
+        z = sample_ddim(window_denoiser(model, args, w, new, dim, canvas, guidance), z, sigmas, None, report,
                         disable, co, hold=replace)
         finished = z.index_select(dim, torch.tensor(new, device=z.device)).to(video)
+        if colour_anchor and min(w.new) >= anchor_frames:
+            if colours is None:                                 # the first clip, finished by now
+                colours = statistics(video.index_select(dim, torch.arange(anchor_frames, device=video.device)), dim)
+            finished = anchored(finished, colours, colour_anchor, dim)
         video.index_copy_(dim, index[new].to(video.device), finished)
     return video.to(x.device) if dim else video

@@ -8,6 +8,8 @@ of assuming "[uncond, cond]". Frames of one chunk are never split by ComfyUI.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -67,3 +69,19 @@ def window_frame_ids(transformer_options: dict, frames: int) -> tuple[str, list[
     if isinstance(ad, dict) and ad.get("sub_idxs") is not None and len(ad["sub_idxs"]) == frames:
         return "animatediff", [int(i) for i in ad["sub_idxs"]]
     return None
+
+
+def preview_grid(x0: torch.Tensor, max_frames: int, dim: int = 0) -> torch.Tensor:
+    """The frames of x0 (a window's or clip's x̂₀: [F, C, h, w], or [B, C, F, h, w] with dim 2) as one latent grid
+    image for a latent previewer: up to `max_frames` frames evenly spaced (first and last included), ⌈√n⌉ per row,
+    left to right and top to bottom, empty cells zero; [1, C, rows·h, cols·w] (dim 2: [1, C, 1, rows·h, cols·w])."""
+    frames = x0[0].movedim(1, 0) if dim == 2 else x0
+    n = frames.shape[0]
+    pick = torch.linspace(0, n - 1, min(n, max(1, max_frames))).round().long().unique()
+    frames = frames[pick.to(frames.device)]
+    cols = math.ceil(math.sqrt(len(frames)))
+    rows = math.ceil(len(frames) / cols)
+    cells = torch.cat([frames, frames.new_zeros((rows * cols - len(frames), *frames.shape[1:]))])
+    c, h, w = frames.shape[1:]
+    grid = cells.view(rows, cols, c, h, w).permute(2, 0, 3, 1, 4).reshape(1, c, rows * h, cols * w)
+    return grid.unsqueeze(2) if dim == 2 else grid

@@ -18,6 +18,7 @@ from typing import ClassVar
 import torch
 from tqdm.auto import tqdm
 
+from .colour_anchor import Anchor, anchored, statistics
 from .ddim_loop import Reporter, sample_ddim
 from .noise import clip_noise, recycled
 from . import sampling_math as sm
@@ -35,11 +36,13 @@ class ReuseClip:
     (frames in the batch, dim 0) the sampler state entering each step i (after DSG), x_i = z^k_{t_i}·√(1+σ_i²),
     [S, N, C, h, w], which DSG reads; video_extension.VideoClip (dim 2) keeps the sampled latent. sigmas: the S+1
     levels it was sampled on. clip: k, counted from the chain's first clip (it picks the next clip's noise draw).
+    anchor: the chain's first clip's per-channel statistics (colour_anchor.py), which every later clip may match.
     """
     noise: torch.Tensor
     kept: torch.Tensor
     sigmas: torch.Tensor
     clip: int
+    anchor: Anchor | None = None
     dim: ClassVar[int] = 0
 
     @property
@@ -95,12 +98,14 @@ def output_frames(clips: int, frames: int, overlap: int, keep_overlap: bool, con
 @torch.no_grad()
 def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disable=None, clip_frames=8, clips=2,
                          overlap=4, recycle=4.0, guidance=0.4, forward=False, keep_overlap=True, noise=None,
-                         previous=None, report=None, co=sm.VE, out_device="cpu"):
+                         previous=None, report=None, co=sm.VE, out_device="cpu", colour_anchor=0.0, clip_args=None):
     """VidRD, FNR + PNS + DSG (official pipeline). noise(k) gives clip k's N(0, I) draw [N, C, h, w].
     With `previous` (a ReuseClip) every clip continues it, else the run starts with a clip 0 of its own;
     `report` receives the last clip as a ReuseClip (a KSAMPLER function must return the tensor). Finished clips go
     to `out_device` (ComfyUI's intermediate device), the video is returned on x's device (KSAMPLER's last step).
-    co: the model's sampling coefficients (sampling_math; default ComfyUI's EPS/V form)."""
+    co: the model's sampling coefficients (sampling_math; default ComfyUI's EPS/V form). colour_anchor: the strength
+    with which every clip after the chain's first is matched to its colour statistics (colour_anchor.py; 0 = off).
+    clip_args(k): extra arguments of clip k's model calls (e.g. the prompt of a prompt schedule at its frames)."""
     extra_args = {} if extra_args is None else extra_args
     steps, n = len(sigmas) - 1, clip_frames
     stages = staged_guidance_steps(overlap, steps, guidance)
@@ -108,6 +113,7 @@ def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disab
     first = 0 if previous is None else previous.clip + 1
     init = None if previous is None else previous.init.to(x)
     history = None if previous is None else previous.history
+    anchor = None if previous is None else previous.anchor
     video = x.new_empty((output_frames(clips, n, overlap, keep_overlap, previous is not None), *x.shape[1:]),
                         device=out_device)                   # the long video exists once, off the model's device
     filled = 0
@@ -125,11 +131,16 @@ def sample_reuse_diffuse(model, x, sigmas, extra_args=None, callback=None, disab
             new_history.append(z.cpu())
             return z
 
-        z = sample_ddim(model, sm.from_vp(co, init, sigmas[0]), sigmas, extra_args, step, disable, co, hold=dsg)
+        args = extra_args if clip_args is None else {**extra_args, **clip_args(k)}
+        z = sample_ddim(model, sm.from_vp(co, init, sigmas[0]), sigmas, args, step, disable, co, hold=dsg)
         history = new_history
+        if anchor is None:                                   # the chain's first clip sets the colours
+            anchor = statistics(z)
+        else:                                                # statistics of the new frames, not the reused ones
+            z = anchored(z, anchor, colour_anchor, new=slice(overlap, None))
         part = z if keep_overlap or k == 0 else z[overlap:]
         video[filled:filled + part.shape[0]] = part.to(video)
         filled += part.shape[0]
     if report is not None:
-        report(ReuseClip(init.cpu(), torch.stack(history), sigmas.float().cpu(), first + clips - 1))
+        report(ReuseClip(init.cpu(), torch.stack(history), sigmas.float().cpu(), first + clips - 1, anchor))
     return video.to(x)

@@ -3,7 +3,10 @@
 A temporal decoder (SVD's `VideoDecoder`) mixes frames inside one decode call, so the frames of a
 call are its temporal window. We choose the windows ourselves — W frames, consecutive windows
 overlapping by O frames, the last one aligned to the end — and cross-fade the overlaps linearly in
-pixel space with weights that sum to one per frame. Inside a window the frames can be split
+pixel space with weights that sum to one per frame. A window's outermost frames are decoded without
+their neighbours (the decoder's time convolutions pad there), so they are off — the "flash" where
+windows meet; the cross-fade gives them weight 0 (`edge_frames`: O // 4, at least 1 once O ≥ 3) and
+ramps over the rest of the overlap, so every seam frame comes mostly from a window that saw both sides. Inside a window the frames can be split
 spatially into overlapping tiles (never across frames). Peak memory is set by W and the tile size,
 not by the number of frames; decoded windows are accumulated on the output device.
 """
@@ -23,17 +26,30 @@ def window_plan(frames: int, window: int, overlap: int) -> list[tuple[int, int]]
     return [(s, s + window) for s in starts]
 
 
-def blend_weights(plan: list[tuple[int, int]], frames: int) -> list[torch.Tensor]:
-    """Per-window weights: linear ramps over each overlap, normalised so every frame's weights sum to 1."""
+def edge_frames(overlap: int) -> int:
+    """Frames at each window edge that get no weight in an overlap of O frames: O // 4, at least 1 for O ≥ 3 (O ≤ 2
+    leaves no room: a plain linear ramp)."""
+    return max(1, overlap // 4) if overlap >= 3 else 0
+
+
+def fade_in(k: int, edge=edge_frames) -> torch.Tensor:
+    """The incoming window's weights over a k-frame overlap: 0 on its first edge_frames(k) frames, then a linear ramp
+    to 1 at the overlap's other edge (k ≤ 2: (t + 1)/(k + 1))."""
+    t, e = torch.arange(1, k + 1, dtype=torch.float64), edge(k)
+    return ((t - e) / (k + 1 - 2 * e)).clamp(0, 1) if e else t / (k + 1)
+
+
+def blend_weights(plan: list[tuple[int, int]], frames: int, edge=edge_frames) -> list[torch.Tensor]:
+    """Per-window weights: ramps over each overlap that skip the windows' edge frames (fade_in; edge=lambda o: 0
+    gives the plain linear cross-fade), normalised so every frame's weights sum to 1."""
     raw = []
     for i, (s, e) in enumerate(plan):
         w = torch.ones(e - s, dtype=torch.float64)
         if i > 0 and plan[i - 1][1] > s:                   # fade in over the overlap with the previous window
-            k = plan[i - 1][1] - s
-            w[:k] = torch.arange(1, k + 1, dtype=torch.float64) / (k + 1)
+            w[:plan[i - 1][1] - s] = fade_in(plan[i - 1][1] - s, edge)
         if i + 1 < len(plan) and plan[i + 1][0] < e:       # fade out over the overlap with the next window
             k = e - plan[i + 1][0]
-            w[-k:] = torch.minimum(w[-k:], torch.arange(k, 0, -1, dtype=torch.float64) / (k + 1))
+            w[-k:] = torch.minimum(w[-k:], 1 - fade_in(k, edge))
         raw.append(w)
     total = torch.zeros(frames, dtype=torch.float64)
     for (s, e), w in zip(plan, raw):
@@ -82,11 +98,12 @@ def decode_tiled(decode: Callable, z: torch.Tensor, tile: int, overlap: int, sca
     return out / norm
 
 
-def decode_windows(decode: Callable, z: torch.Tensor, window: int, overlap: int, on_window=None) -> torch.Tensor:
+def decode_windows(decode: Callable, z: torch.Tensor, window: int, overlap: int, on_window=None,
+                   edge=edge_frames) -> torch.Tensor:
     """Decode z [T, C, h, w] window by window; decode(z_window) -> pixels [w, 3, H, W] on the output device."""
     plan = window_plan(z.shape[0], window, overlap)
     out = None
-    for (s, e), w in zip(plan, blend_weights(plan, z.shape[0])):
+    for (s, e), w in zip(plan, blend_weights(plan, z.shape[0], edge)):
         px = decode(z[s:e])
         if out is None:
             out = torch.zeros((z.shape[0],) + tuple(px.shape[1:]), device=px.device)

@@ -30,6 +30,7 @@ from typing import Callable
 
 import torch
 
+from .colour_anchor import anchored, statistics
 from .noise import recycled
 from .reuse_diffuse import ReuseClip
 
@@ -87,11 +88,14 @@ Sample = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None", int], torc
 
 
 def extend_video(sample: Sample, shape, clips: int, noise: Callable[[int], torch.Tensor], sigmas: torch.Tensor,
-                 overlap: int, recycle: float = 0.0, keep_overlap: bool = False, previous: VideoClip | None = None):
+                 overlap: int, recycle: float = 0.0, keep_overlap: bool = False, previous: VideoClip | None = None,
+                 colour_anchor: float = 0.0):
     """VidRD on a video latent: `clips` clips of `shape` [B, C, T, h, w], each continuing the last (or `previous`).
     sample(noise, latent_image, denoise_mask or None, clip index) runs the model's sampler on one clip; noise(k)
     is clip k's fresh N(0, I). Returns (the new latent frames along dim 2, the last clip as a VideoClip): without
-    `previous` clip 0 whole, then each extension's new frames (with keep_overlap, its context frames too)."""
+    `previous` clip 0 whole, then each extension's new frames (with keep_overlap, its context frames too).
+    colour_anchor: the strength with which each extension's new frames are matched to the chain's first clip's
+    colour statistics (colour_anchor.py; 0 = off); the held frames stay exactly as held."""
     parts, first = [], 0 if previous is None else previous.clip + 1
     for k in range(first, first + clips):
         fresh = noise(k)
@@ -101,7 +105,12 @@ def extend_video(sample: Sample, shape, clips: int, noise: Callable[[int], torch
             eps = extension_noise(previous.noise, overlap, recycle, fresh)
             start, mask = extension_start(previous, overlap)
         latent = sample(eps, start, mask, k).cpu()
+        if previous is None:                                 # the chain's first clip sets the colours
+            colours = statistics(latent, dim=2)
+        else:
+            colours = previous.anchor if previous.anchor is not None else statistics(previous.latent, dim=2)
+            latent[:, :, overlap + 1:] = anchored(latent[:, :, overlap + 1:], colours, colour_anchor, dim=2)
         keep = 0 if previous is None else (1 if keep_overlap else overlap + 1)
         parts.append(latent[:, :, keep:])
-        previous = VideoClip(eps.cpu(), latent, sigmas.float().cpu(), k)
+        previous = VideoClip(eps.cpu(), latent, sigmas.float().cpu(), k, colours)
     return torch.cat(parts, dim=2), previous

@@ -18,6 +18,7 @@ from comfy.ldm.modules.temporal_ae import VideoDecoder
 
 from ..core import sampling_math as sm
 from ..core.errors import check
+from ..core.frames import preview_grid
 from .compat import first_stage, reads_denoise_mask
 from .model_families import adapter_for, video_adapter_for
 from ..core.schedule import ddim_sigmas
@@ -100,18 +101,27 @@ def video_device() -> torch.device:
 
 
 class Progress:
-    """A ComfyUI progress bar with a latent preview of one frame; use as a sampler callback."""
+    """A ComfyUI progress bar over all windows' or clips' steps, with a latent preview of the frames being made: the
+    current window's or clip's x̂₀ frames as a grid (core/frames.preview_grid), through the user's latent previewer
+    (none when previews are off) and within its preview size; use as a sampler callback."""
+    MAX_FRAMES = 16
 
-    def __init__(self, model, total: int, preview_frame: int = -1):
+    def __init__(self, model, total: int):
         self.pbar = comfy.utils.ProgressBar(total)
-        self.total, self.frame = total, preview_frame
+        self.total = total
         self.previewer = latent_preview.get_previewer(model.load_device, model.get_model_object("latent_format"))
+
+    def grid_frames(self, x0) -> int:
+        """As many frames as fit twice the preview size per side (≈ 8 px per latent pixel), at most MAX_FRAMES."""
+        size = getattr(latent_preview, "MAX_PREVIEW_RESOLUTION", 512)
+        per_side = max(1, int(2 * size // (8 * max(x0.shape[-2:]))))
+        return min(self.MAX_FRAMES, per_side ** 2)
 
     def __call__(self, step, x0, x, _total_steps):
         preview = None
         if self.previewer is not None:
-            frame = x0[self.frame:][:1] if self.frame >= 0 else x0[-1:]
-            preview = self.previewer.decode_latent_to_preview_image("JPEG", frame)
+            grid = preview_grid(x0, self.grid_frames(x0), dim=2 if x0.ndim == 5 else 0)
+            preview = self.previewer.decode_latent_to_preview_image("JPEG", grid)
         self.pbar.update_absolute(step + 1, self.total, preview)
 
 
@@ -138,6 +148,9 @@ def run_guider(guider, shape, sampler_function, options: dict, sigmas, total_ste
     return out.cpu()
 
 
+CONDS_KEY = "vidlift_conds"     # a sampler call's own (positive, negative) for PerCallModel
+
+
 class PerCallModel:
     """A k-diffusion model, (x, σ, **extra_args) → x̂₀, whose every call is one sampling run of `guider` over a
     latent of x's shape, the call's extra model_options merged over the guider's.
@@ -147,13 +160,17 @@ class PerCallModel:
     hold different numbers of frames (Context-Guided windows, a lone first frame, the guidance pass of the new
     frames) must therefore make each call a run of its own; every patch and wrapper on the model applies as in
     one run, the x̂₀ is the same bit for bit, and each run costs ComfyUI's per-run setup once (conds, a model
-    load check), small beside a U-Net pass."""
+    load check), small beside a U-Net pass. A call whose extra arguments hold CONDS_KEY runs with those conds
+    (prompt travel: each window or clip its own prompt)."""
 
     def __init__(self, guider, sigmas: torch.Tensor, seed: int):
         self.guider, self.sigmas, self.seed = guider, sigmas, seed
 
     def __call__(self, x, sigma, **extra_args):
         out = []
+        conds = extra_args.pop(CONDS_KEY, None)       # this call's (positive, negative), e.g. a prompt schedule's
+        if conds is not None:
+            self.guider.set_conds(*conds)
 
         def one_call(model, noise, sigmas, extra_args=None, callback=None, disable=None, outer=None):
             out.append(model(x.to(noise), sigma.to(noise), **merged(extra_args or {}, outer)))

@@ -9,10 +9,12 @@ from ..core.context_guidance import (causal_rollout_plan, interpolated_frames, i
                                      sample_context_guided, video_problem)
 from ..core.errors import NodeInputError, check, fail
 from ..core.noise import frame_noise
-from .comfy_glue import (require_family, require_image_latent, require_video_latent, run_sampler, sampling_schedule,
-                         video_device)
+from ..core.prompt_schedule import contiguous_tail
+from .comfy_glue import (CONDS_KEY, require_family, require_image_latent, require_video_latent, run_sampler,
+                         sampling_schedule, video_device)
 from .model_families import video_adapter_for
 from .model_patches import cross_frame_patches
+from .prompt_travel import schedule_of
 from .video_windows import require_causal_windows, with_rollout_windows
 
 
@@ -21,14 +23,16 @@ def anchor_of(model):
     return 0 if cross_frame_patches(model) else None
 
 
-def run(model, positive, negative, cfg, steps, seed, frames, given, at, plan, guidance):
+def run(model, positive, negative, cfg, steps, seed, frames, given, at, plan, guidance, schedule=None, **colour):
     """Sample `plan` over a video of `frames` frames whose frames `at` (a slice) are the unscaled latents
     `given`; returns the video's unscaled latents, the given frames exactly as given."""
     lf, sched = model.get_model_object("latent_format"), sampling_schedule(model, steps)
     video = torch.zeros((frames, *given.shape[1:]), device=video_device())   # the long video, once, off the GPU
     video[at] = lf.process_in(given.float()).to(video)
     options = dict(plan=plan, video=video, noise=lambda ids: frame_noise(seed, ids, given.shape[1:]),
-                   guidance=guidance, co=sched.co)
+                   guidance=guidance, co=sched.co, **colour)
+    if schedule is not None:                # prompt travel: each window the prompts of its own frames
+        options["window_args"] = lambda w: {CONDS_KEY: (schedule.at(contiguous_tail(w.frames)), negative)}
     shape = (max(len(w.frames) for w in plan), *video.shape[1:])   # what the model holds: a window, not the video
     # the windows (and the guidance pass) differ in frames, so each model call is a run of its own: AnimateDiff
     # motion modules take their frame count from the run (comfy_glue.PerCallModel)
@@ -39,11 +43,15 @@ def run(model, positive, negative, cfg, steps, seed, frames, given, at, plan, gu
 
 
 def rollout(node, model, positive, negative, latent, seed, steps, cfg, window, frames, context_frames, guidance,
-            start_frames=None):
-    """The rollout over `frames` frames (a native video model: video_rollout), start_frames kept as given."""
+            start_frames=None, colour_anchor=0.0):
+    """The rollout over `frames` frames (a native video model: video_rollout), start_frames kept as given; with
+    colour_anchor, windows past the first `window` frames are matched to their colours."""
     if video_adapter_for(model) is not None:
+        check(schedule_of(node, positive, negative, frames) is None, node, "positive",
+              "is a Prompt Schedule, which the Context-Guided Sampler follows on models with frames in the batch; on "
+              "a native video model use the Reuse-Diffuse Extender for prompt travel, or one prompt here.")
         return video_rollout(node, model, positive, negative, latent, seed, steps, cfg, window, frames,
-                             context_frames, guidance, start_frames)
+                             context_frames, guidance, start_frames, colour_anchor)
     require_family(model, node)
     size = require_image_latent(latent, model, node).shape[1:]
     given = torch.zeros((0, *size))
@@ -54,7 +62,8 @@ def rollout(node, model, positive, negative, latent, seed, steps, cfg, window, f
         check(given.shape[0] < frames, node, "start_frames",
               f"has {given.shape[0]} frames, so a video of frames = {frames} has nothing left to generate.")
     plan = rollout_plan(frames, window, context_frames, given.shape[0], anchor_of(model))
-    return run(model, positive, negative, cfg, steps, seed, frames, given, slice(0, given.shape[0]), plan, guidance)
+    return run(model, positive, negative, cfg, steps, seed, frames, given, slice(0, given.shape[0]), plan, guidance,
+               schedule_of(node, positive, negative, frames), colour_anchor=colour_anchor, anchor_frames=window)
 
 
 def interpolate(node, model, positive, negative, keyframes, seed, steps, cfg, window, passes, guidance):
@@ -68,13 +77,15 @@ def interpolate(node, model, positive, negative, keyframes, seed, steps, cfg, wi
     keys = require_image_latent(keyframes, model, node, "keyframes")
     n = keys.shape[0]
     check(n >= 2, node, "keyframes", f"needs at least 2 keyframes (frames in the batch) to interpolate between, got {n}.")
+    check(schedule_of(node, positive, negative, interpolated_frames(n, passes)) is None, node, "positive",
+          "is a Prompt Schedule; interpolation takes one prompt (the keyframes already hold the video's content).")
     plan = interpolation_plan(n, window, passes, anchor_of(model))
     return run(model, positive, negative, cfg, steps, seed, interpolated_frames(n, passes), keys,
                slice(None, None, 4 ** passes), plan, guidance)
 
 
 def video_rollout(node, model, positive, negative, latent, seed, steps, cfg, window, frames, context_frames, guidance,
-                  start_frames):
+                  start_frames, colour_anchor=0.0):
     """The rollout on a native video model: `frames` and `window` in pixel frames (c·n + 1), S in latent frames;
     returns the video latent [B, C, (frames − 1)/c + 1, h, w], start_frames exactly as given."""
     require_causal_windows(node)
@@ -97,7 +108,8 @@ def video_rollout(node, model, positive, negative, latent, seed, steps, cfg, win
     lf, sched = model.get_model_object("latent_format"), sampling_schedule(model, steps)
     video = torch.zeros((b, ch, length, h, w), device=video_device())   # the sampler's state, once, off the GPU
     video[:, :, :known] = lf.process_in(given.float()).to(video)
-    options = dict(plan=plan, video=video, guidance=guidance, co=sched.co, dim=2,
+    options = dict(plan=plan, video=video, guidance=guidance, co=sched.co, dim=2, colour_anchor=colour_anchor,
+                   anchor_frames=positions,
                    noise=lambda ids: frame_noise(seed, ids, (b, ch, h, w)).movedim(0, 2))
     out = run_sampler(with_rollout_windows(model, positions, node), positive, negative, cfg, video.shape,
                       sample_context_guided, options, sched.sigmas, len(plan) * steps, seed)

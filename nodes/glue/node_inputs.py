@@ -44,3 +44,13 @@ def warn_unused(node: str, why: str, **inputs) -> None:
     """Log the inputs a path does not read (never silently ignored), with their values and the reason."""
     names = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
     logging.warning("%s: input%s %s not used: %s", node, "s" if len(inputs) > 1 else "", names, why)
+
+
+def colour_anchor_input(unit: str):
+    """The colour-anchoring strength of the long-video samplers (core/colour_anchor.py); optional, so prompts saved
+    before it existed still run, with anchoring off."""
+    return io.Float.Input("colour_anchor", default=0.0, min=0.0, max=1.0, step=0.05, optional=True,
+                          tooltip=f"Match each new {unit}'s per-channel latent mean and std (over its new frames) to "
+                                  f"the first {unit}'s, so colour and contrast do not drift further with every "
+                                  f"{unit}: 0 = off (as the paper), 1 = fully matched. The first {unit} is never "
+                                  f"changed.")

@@ -8,11 +8,13 @@ import torch
 from ..core.errors import NodeInputError, check, fail
 from ..core.noise import clip_noise
 from ..core.reuse_diffuse import output_frames, sample_reuse_diffuse
-from ..core.video_extension import VideoClip, extend_video
-from .comfy_glue import (Progress, require_family, require_image_latent, require_video_latent, run_sampler,
+from ..core.prompt_schedule import clip_span
+from ..core.video_extension import VideoClip, extend_video, long_index, pixel_frames
+from .comfy_glue import (CONDS_KEY, Progress, require_family, require_image_latent, require_video_latent, run_sampler,
                          sample_held, sampling_schedule, video_device)
 from .model_families import video_adapter_for, video_families
 from .node_inputs import warn_unused
+from .prompt_travel import schedule_of
 
 
 def previous_problem(previous, frames: int, shape, sigmas: torch.Tensor):
@@ -64,7 +66,7 @@ def video_problem(family, x, overlap: int, extending: bool, previous):
 
 
 def sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, clips, previous=None, overlap=1,
-                       recycle=0.0, keep_overlap=False, **image_only):
+                       recycle=0.0, keep_overlap=False, colour_anchor=0.0, **image_only):
     """Samples `clips` clips of a native video model (video_extension); staged guidance and direction are the
     frames-in-batch path's (here the context is held at every step, in the forward direction): a warning says so."""
     extending = clips > 1 or previous is not None
@@ -80,13 +82,26 @@ def sample_video_clips(node, model, positive, negative, x, seed, steps, cfg, cli
     if video_adapter_for(model).concat_mask:     # nothing marked as a given frame: the concat input of a T2V run
         positive, negative = (with_concat_mask(c, torch.ones(x[:, :1].shape)) for c in (positive, negative))
 
+    first = 0 if previous is None else previous.clip + 1
+    c, frames = video_adapter_for(model).temporal, x.shape[2]
+    schedule = schedule_of(node, positive, negative, 1 + c * long_index(first + clips - 1, frames, overlap, frames - 1),
+                           chained=True)
+
     def sample(noise, start, mask, k):
-        done = (k - (0 if previous is None else previous.clip + 1)) * steps
-        return sample_held(model, positive, negative, cfg, noise, start, mask, sigmas, seed,
+        done = (k - first) * steps
+        pos = positive if schedule is None else schedule.at(video_clip_pixels(k, frames, overlap, c))
+        return sample_held(model, pos, negative, cfg, noise, start, mask, sigmas, seed,
                            lambda i, x0, xi, total: progress(done + i, x0, xi, clips * steps))
 
     return extend_video(sample, tuple(x.shape), clips, lambda k: clip_noise(seed, k, x.shape), sigmas, overlap,
-                        recycle, keep_overlap, previous)
+                        recycle, keep_overlap, previous, colour_anchor)
+
+
+def video_clip_pixels(k: int, frames: int, overlap: int, per_latent: int) -> range:
+    """The pixel frames of a video-model chain's clip k (T latent frames, M context): those of its latent frames
+    long_index(k, …, 0) … long_index(k, …, T − 1), from the causal VAE's layout."""
+    first, last = long_index(k, frames, overlap, 0), long_index(k, frames, overlap, frames - 1)
+    return range(pixel_frames(first, per_latent)[0], pixel_frames(last, per_latent)[-1] + 1)
 
 
 def with_concat_mask(cond, mask):
@@ -110,11 +125,14 @@ def sample_clips(node, model, positive, negative, x, seed, steps, cfg, clips, pr
     if previous is not None:
         problem = previous_problem(previous, frames, shape, sigmas)
         check(problem is None, node, "previous", problem or "")
-    last = []
+    last, first = [], 0 if previous is None else previous.clip + 1
     options = dict(clip_frames=frames, clips=clips, noise=lambda k: clip_noise(seed, k, (frames, *shape)),
                    previous=previous, report=last.append, co=sched.co, out_device=video_device(), **settings)
+    schedule = schedule_of(node, positive, negative, clip_span(first + clips - 1, frames, overlap).stop, chained=True)
+    if schedule is not None:     # prompt travel: each clip the prompts of its own frames, each call a run of its own
+        options["clip_args"] = lambda k: {CONDS_KEY: (schedule.at(clip_span(k, frames, overlap)), negative)}
     out = run_sampler(model, positive, negative, cfg, (frames, *shape), sample_reuse_diffuse, options, sigmas,
-                      clips * steps, seed)
+                      clips * steps, seed, run_per_call=schedule is not None)
     assert out.shape[0] == output_frames(clips, frames, overlap, settings.get("keep_overlap", True),
                                          previous is not None)
     return out, last[0]

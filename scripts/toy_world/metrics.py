@@ -170,3 +170,46 @@ def latent_drift(latent, clip_frames):
     stats = [(c.mean(dim=(0, 2, 3)), c.std(dim=(0, 2, 3))) for c in clips if len(c) == clip_frames]
     (m0, s0), (m1, s1) = stats[0], stats[-1]
     return {"drift_mean": float((m1 - m0).abs().mean()), "drift_std": float((s1 - s0).abs().mean())}
+
+
+def seam_flash(frames, plan, seamless=None):
+    """Flashes where temporal decode windows meet, from pixels [F, H, W, 3]: per-frame mean brightness and mean
+    colour (R, G, B); a step is |Δ| from frame t to t+1 (colour: the largest channel's). A seam's zone is the steps
+    that touch the overlap [s, e) of two windows (s − 1 → s … e − 1 → e). *_ratio: the largest step in any zone over
+    the median step outside them (the motion inside windows). With `seamless` (the same latent decoded in one call:
+    every frame inside one window) *_excess: per zone, its largest step over the seamless decode's largest step in
+    the same zone, the worst zone — how much larger a step is because windows meet there (1 = no flash)."""
+    def steps(video):
+        rgb = video.double().mean(dim=(1, 2))
+        b = rgb.mean(dim=1)
+        return {"brightness": (b[1:] - b[:-1]).abs(), "colour": (rgb[1:] - rgb[:-1]).abs().max(dim=1).values}
+    zones = [[t for t in range(s - 1, e) if 0 <= t < len(frames) - 1] for (s, _), (_, e) in zip(plan[1:], plan[:-1])]
+    inside = [t for t in range(len(frames) - 1) if not any(t in z for z in zones)]
+    got = steps(frames)
+    out = {f"{k}_ratio": float(max(v[z].max() for z in zones) / v[inside].median().clamp_min(1e-12))
+           for k, v in got.items()}
+    if seamless is not None:
+        ref = steps(seamless)
+        out.update({f"{k}_excess": float(max(v[z].max() / ref[k][z].max().clamp_min(1e-12) for z in zones))
+                    for k, v in got.items()})
+    return out
+
+
+def prompt_switch(frames, before, after, at, window=16):
+    """A prompt switch along a video [F, H, W, 3], from colour `before` to `after` at frame `at`: switch_frame, the
+    first frame from which the object has the new colour in most remaining frames … precisely the first t whose
+    frames t … t+3 all show `after`; switched: such a t exists and the first `window` frames show `before` mostly;
+    switch_delay: t − at; within_window: |t − at| ≤ window; switch_jump: the centroid step into frame t over the
+    median step (floored at 0.5 px), the seam measure of long_video_metrics."""
+    stats = [frame_stats(f) for f in frames]
+    colours = [s["object_colour"] for s in stats]
+    t = next((i for i in range(1, len(colours) - 3) if all(c == after for c in colours[i:i + 4])), None)
+    first = _mode(colours[:window])
+    out = {"switched": float(t is not None and first == before), "switch_frame": float("nan") if t is None else t}
+    c = torch.stack([s["centroid"] for s in stats])
+    step = (c[1:] - c[:-1]).norm(dim=1)
+    median = max(float(step[~torch.isnan(step)].median()), 0.5)
+    out["switch_delay"] = float("nan") if t is None else t - at
+    out["within_window"] = float(t is not None and abs(t - at) <= window)
+    out["switch_jump"] = float("nan") if t is None else float(step[t - 1].nan_to_num(float("inf"))) / median
+    return out

@@ -1,4 +1,5 @@
 """Test-only ComfyUI nodes (loaded by the server tests, never shipped as pack nodes)."""
+import torch
 from comfy_api.latest import ComfyExtension, io
 
 from . import tiny, tiny_dit
@@ -12,12 +13,17 @@ class TinyCheckpointLoader(io.ComfyNode):
     @classmethod
     def define_schema(cls):
         return io.Schema(node_id="VidLiftTest_TinyCheckpointLoader", display_name="Tiny Checkpoint (tests)",
-                         category="VidLiftTest", description="Tiny random-weight SD1.x-architecture model.",
+                         category="VidLiftTest", description="Tiny random-weight SD1.x-architecture model (LTX-Video for an "
+                                                             "ltx file name).",
                          inputs=[io.String.Input("ckpt_name", default="tiny", tooltip="ignored")],
                          outputs=[io.Model.Output(), io.Clip.Output(), io.Vae.Output()])
 
     @classmethod
     def execute(cls, ckpt_name):
+        if "ltx" in ckpt_name.lower():         # LTX-Video ships as a checkpoint: its DiT and its video VAE
+            if "ltxv" not in _CACHE:
+                _CACHE.update(ltxv=tiny_dit.ltxv(), ltxv_vae=tiny.ltxv_vae_model())
+            return io.NodeOutput(_CACHE["ltxv"], TinyCLIPLoader.execute(type="ltxv").args[0], _CACHE["ltxv_vae"])
         if "model" not in _CACHE:
             _CACHE.update(model=tiny.unet_model(), clip=tiny.clip_model(), vae=tiny.vae_model())
         return io.NodeOutput(_CACHE["model"], _CACHE["clip"], _CACHE["vae"])
@@ -73,7 +79,9 @@ class TinySVDLoader(io.ComfyNode):
 
 # UNETLoader's file name -> the tiny DiT of that family (every tiny DiT reads the tiny CLIP's 32-wide conditioning)
 TINY_DIFFUSION_MODELS = {"flux": lambda: tiny_dit.flux(guidance_embed=True),   # Flux.1-dev: guidance-distilled
-                         "z_image": tiny_dit.zimage, "qwen_image": tiny_dit.qwen_image, "wan2.1": tiny_dit.wan21}
+                         "z_image": tiny_dit.zimage, "qwen_image": tiny_dit.qwen_image, "wan2.1": tiny_dit.wan21,
+                         "wan2.2_ti2v": tiny_dit.wan22, "hunyuanvideo1.5": tiny_dit.hunyuan_video15,
+                         "krea2": tiny_dit.krea2}
 
 
 def tiny_family(name):
@@ -100,6 +108,8 @@ class TinyUNETLoader(io.ComfyNode):
         key = "dit:" + tiny_family(unet_name)
         if key not in _CACHE:
             _CACHE[key] = TINY_DIFFUSION_MODELS[key[4:]]()
+        if _CACHE[key] is None:
+            raise ValueError(f"this ComfyUI has no {key[4:]} model class (tiny test model for {unet_name!r})")
         return io.NodeOutput(_CACHE[key])
 
 
@@ -115,10 +125,24 @@ class TinyCLIPLoader(io.ComfyNode):
                          outputs=[io.Clip.Output()])
 
     @classmethod
-    def execute(cls, **ignored):
+    def execute(cls, type="", **ignored):
         if "clip" not in _CACHE:
             _CACHE["clip"] = tiny.clip_model()
+        if type == "ltxv":          # LTX-Video's T5 conditioning carries its attention mask, which LTX's model reads
+            return io.NodeOutput(with_attention_mask(_CACHE["clip"]))
         return io.NodeOutput(_CACHE["clip"])
+
+
+def with_attention_mask(clip):
+    """A clone of the tiny CLIP whose encodings carry an all-ones `attention_mask`, as a T5 text encoder's do."""
+    c = clip.clone()
+    encode = c.encode_from_tokens_scheduled
+
+    def encode_with_mask(tokens, *args, **kwargs):
+        return [[t, {**extra, "attention_mask": torch.ones(t.shape[:2], dtype=torch.long)}]
+                for t, extra in encode(tokens, *args, **kwargs)]
+    c.encode_from_tokens_scheduled = encode_with_mask
+    return c
 
 
 class TinyVAELoader(io.ComfyNode):
@@ -127,17 +151,25 @@ class TinyVAELoader(io.ComfyNode):
 
     @classmethod
     def define_schema(cls):
-        return io.Schema(node_id="VidLiftTest_TinyVAELoader", display_name="Tiny 16-channel VAE (tests)",
-                         category="VidLiftTest", description="Tiny random-weight 16-channel VAE: Wan 2.1 or TAESD.",
+        return io.Schema(node_id="VidLiftTest_TinyVAELoader", display_name="Tiny VAE (tests)",
+                         category="VidLiftTest", description="Tiny random-weight VAE of the file name's latent space: Wan 2.2, "
+                                                             "HunyuanVideo 1.5, Wan 2.1 or a 16-channel TAESD.",
                          inputs=[io.String.Input("vae_name", default="ae.safetensors", tooltip="ignored")],
                          outputs=[io.Vae.Output()])
 
     @classmethod
     def execute(cls, vae_name):
-        key = "wan21_vae" if "qwen" in vae_name.lower() or "wan" in vae_name.lower() else "vae16"
+        name = vae_name.lower()
+        key = next((k for k, marks in TINY_VAES.items() if any(m in name for m in marks)), "vae16")
         if key not in _CACHE:
-            _CACHE[key] = tiny.wan21_vae_model() if key == "wan21_vae" else tiny.flux_vae_model()
+            _CACHE[key] = TINY_VAE_BUILDERS[key]()
         return io.NodeOutput(_CACHE[key])
+
+
+# VAELoader file name -> the tiny VAE of its latent space (first match; else a 16-channel TAESD, Flux / Z-Image)
+TINY_VAES = {"wan22_vae": ("wan2.2",), "hunyuan15_vae": ("hunyuanvideo15",), "wan21_vae": ("qwen", "wan")}
+TINY_VAE_BUILDERS = {"wan22_vae": tiny.wan22_vae_model, "hunyuan15_vae": tiny.hunyuan_video15_vae_model,
+                     "wan21_vae": tiny.wan21_vae_model, "vae16": tiny.flux_vae_model}
 
 
 class TestExtension(ComfyExtension):

@@ -126,6 +126,23 @@ def wan21_vae_model(seed: int = 6, dim: int = 8):
     return comfy.sd.VAE(sd=random_state_dict(WanVAE(**layout), seed))
 
 
+def wan22_vae_model(seed: int = 12, dim: int = 8):
+    """A comfy.sd.VAE that is Wan 2.2 TI2V 5B's VAE (comfy.ldm.wan.vae2_2: 48 channels, /16, 4n+1 ↔ n+1), built by
+    comfy.sd.VAE's own Wan 2.2 branch (ratios, memory estimates) at width `dim`: that branch hard-codes the release's
+    width 160, so the WanVAE class it constructs is swapped, for the construction only, for one at `dim`."""
+    from unittest import mock
+    import comfy.sd
+    import comfy.ldm.wan.vae2_2 as vae2_2
+    real = vae2_2.WanVAE
+
+    def tiny_vae(**kwargs):
+        return real(**{**kwargs, "dim": dim})
+    layout = {"dim": dim, "z_dim": 48, "dim_mult": [1, 2, 4, 4], "num_res_blocks": 2, "attn_scales": [],
+              "temperal_downsample": [False, True, True], "dropout": 0.0}
+    with mock.patch.object(vae2_2, "WanVAE", tiny_vae):
+        return comfy.sd.VAE(sd=random_state_dict(real(**layout), seed))
+
+
 def temporal_vae_model(seed: int = 4, per_frame: bool = False, ch: int = 32):
     """A comfy.sd.VAE whose decoder is ComfyUI's SVD VideoDecoder at a tiny width.
 

@@ -20,7 +20,9 @@ def server(tmp_path_factory):
     os.makedirs(base / "custom_nodes")
     os.symlink(ROOT, base / "custom_nodes" / "vidlift")
     os.symlink(os.path.join(ROOT, "tests", "comfy_test_nodes"), base / "custom_nodes" / "vidlift_test_nodes")
-    srv = ComfyServer(port=free_port(), base_dir=str(base), output_dir=str(base / "output"), cpu=True)
+    # latent previews on, as most artists run (the pack's samplers send the frames being made)
+    srv = ComfyServer(port=free_port(), base_dir=str(base), output_dir=str(base / "output"), cpu=True,
+                      extra_args=["--preview-method", "latent2rgb"])
     srv.start()
     yield srv
     srv.stop()

@@ -12,8 +12,21 @@ SWAPS = {"CheckpointLoaderSimple": "VidLiftTest_TinyCheckpointLoader",  # stock 
          "VAELoader": "VidLiftTest_TinyVAELoader"}
 EMPTY_LATENTS = ("EmptyLatentImage", "EmptySD3LatentImage")
 # UNETLoader file name -> the adapter family of its tiny test model (comfy_test_nodes.TINY_DIFFUSION_MODELS)
-DIT_FAMILIES = {"flux": "Flux", "z_image": "Z-Image", "qwen_image": "Qwen-Image"}
-EMPTY_VIDEO_LATENTS = ("EmptyHunyuanLatentVideo",)          # Wan 2.1 video latents: frames stay, the size shrinks
+DIT_FAMILIES = {"flux": "Flux", "z_image": "Z-Image", "qwen_image": "Qwen-Image", "krea2": "Krea 2"}
+# video latents: frames stay, the size shrinks; the pixel frames each latent frame after the first holds
+EMPTY_VIDEO_LATENTS = {"EmptyHunyuanLatentVideo": 4, "EmptyHunyuanVideo15Latent": 4, "Wan22ImageToVideoLatent": 4,
+                       "EmptyLTXVLatentVideo": 8}
+# a family's model class, and the CLIPLoader type its template names, that a ComfyUI must have for its workflows
+NEEDS = {"krea2": "Krea 2 (ComfyUI 0.26 or later)"}
+
+
+def unavailable(ui, object_info):
+    """Why this ComfyUI cannot run the workflow at all (a family it does not have, seen from CLIPLoader's types),
+    or None."""
+    types = object_info["CLIPLoader"]["input"]["required"]["type"][0]
+    wanted = {n["widgets_values"][1] for n in ui["nodes"] if n["type"] == "CLIPLoader"}
+    missing = [NEEDS[t] for t in sorted(wanted) if t in NEEDS and t not in types]
+    return f"this ComfyUI has no {', '.join(missing)}" if missing else None
 
 
 def dit_families(ui):
@@ -32,7 +45,7 @@ def api_for_tests(ui, object_info, size=64):
     prompt = ui_to_api(ui, object_info)
     for node in prompt.values():
         node["class_type"] = SWAPS.get(node["class_type"], node["class_type"])
-        if node["class_type"] in EMPTY_LATENTS + EMPTY_VIDEO_LATENTS:
+        if node["class_type"] in EMPTY_LATENTS + tuple(EMPTY_VIDEO_LATENTS):
             node["inputs"].update(width=size, height=size)
         if node["class_type"] == "VidLift_TrainTemporalShiftLoRA":   # a few steps on short clips
             node["inputs"].update(steps=3, frames_per_clip=4, max_frames_per_video=8, width=size, height=size)

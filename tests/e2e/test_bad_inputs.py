@@ -147,3 +147,26 @@ def test_one_keyframe_is_a_runtime_error_naming_node_and_parameter(server, keyfr
     assert result["status"] == "error"
     message = result["errors"][0]["exception_message"]
     assert all(w in message for w in ["Context-Guided Interpolation", "'keyframes'", "at least 2"]), message
+
+
+def with_schedule(prompt, text, frames=None):
+    """The long-video workflow's positive from a Prompt Schedule on the checkpoint's CLIP (and `frames` frames)."""
+    p = copy.deepcopy(prompt)
+    ckpt = next(k for k, n in p.items() if n["class_type"] == "VidLiftTest_TinyCheckpointLoader")
+    p["903"] = {"class_type": "VidLift_PromptSchedule", "inputs": {"clip": [ckpt, 1], "schedule": text}}
+    node_of(p, CONTEXT)["inputs"]["positive"] = ["903", 0]
+    if frames:
+        node_of(p, CONTEXT)["inputs"].update(frames=frames, window=8, steps=2)
+    return p
+
+
+def test_prompt_schedules_run_and_bad_ones_are_named(server, long):
+    result = server.run(with_schedule(long, "0: a horse\n8: b horse\n4: c horse"))
+    assert result["status"] == "rejected" and "Prompt Schedule: input 'schedule': has frame 4 after frame 8" in \
+        str(result["errors"]), result
+    result = server.run(with_schedule(long, "0: a horse\n40: a zebra", frames=16))
+    assert result["status"] == "error", result
+    error = result["errors"][0]
+    assert error["node_type"] == CONTEXT and "input 'positive'" in error["exception_message"]
+    assert "past the video's last frame 15" in error["exception_message"]
+    assert server.run(with_schedule(long, "0: a horse\n8: a zebra", frames=16))["status"] == "success"

@@ -7,7 +7,8 @@ import pytest
 
 from comfy_server import output_files
 from comfy_env import ROOT
-from e2e.harness import EMPTY_LATENTS, api_for_tests, dit_families, load_workflow, write_training_clips
+from e2e.harness import (EMPTY_LATENTS, EMPTY_VIDEO_LATENTS, api_for_tests, dit_families, load_workflow,
+                         unavailable, write_training_clips)
 
 WORKFLOWS = sorted(f for f in os.listdir(os.path.join(ROOT, "workflows")) if f.endswith(".json"))
 
@@ -19,18 +20,20 @@ def expected_video(ui):
         by_type.setdefault(n["type"], []).append(n)
     if "VidLift_MotionLatentWarp" in by_type:
         frames = by_type["VidLift_MotionLatentWarp"][0]["widgets_values"][0]
-    elif "EmptyHunyuanLatentVideo" in by_type and "VidLift_ReuseDiffuseExtender" in by_type:   # Wan, 5-D latents
-        latent = latent_frames(by_type)                          # clip 0: T latent frames
+    elif video_latent(by_type) and "VidLift_ReuseDiffuseExtender" in by_type:   # native video models: 5-D
+        node, c = video_latent(by_type)
+        length = 1 + (node["widgets_values"][2] - 1) // c        # clip 0: T latent frames
+        latent = length
         for ext in by_type["VidLift_ReuseDiffuseExtender"]:      # each extension: T − 1 − M new latent frames
-            _, _, _, _, clips, overlap, _, _, _, keep = ext["widgets_values"]
+            clips, overlap, keep = extender_settings(ext)
             assert not keep
-            latent += clips * (latent_frames(by_type) - 1 - overlap)
-        frames = 1 + 4 * (latent - 1)                            # the causal VAE: 1 pixel frame, then 4 each
+            latent += clips * (length - 1 - overlap)
+        frames = 1 + c * (latent - 1)                            # the causal VAE: 1 pixel frame, then c each
     elif "VidLift_ReuseDiffuseExtender" in by_type:   # a Sampler's clip 0, then every extender's clips, joined
         n = by_type["EmptyLatentImage"][0]["widgets_values"][2]
         frames = n * len(by_type.get("VidLift_ReuseDiffuseSampler", []))
         for ext in by_type["VidLift_ReuseDiffuseExtender"]:
-            _, _, _, _, clips, overlap, _, _, _, keep = ext["widgets_values"]
+            clips, overlap, keep = extender_settings(ext)
             continued = any(i["name"] == "previous" and i["link"] is not None for i in ext["inputs"])
             frames += clips * n if keep else clips * (n - overlap) + (0 if continued else overlap)
     elif "VidLift_ContextGuidedSampler" in by_type:
@@ -44,14 +47,22 @@ def expected_video(ui):
     return frames, by_type["CreateVideo"][0]["widgets_values"][0]
 
 
-def latent_frames(by_type):
-    return 1 + (by_type["EmptyHunyuanLatentVideo"][0]["widgets_values"][2] - 1) // 4
+def extender_settings(ext):
+    """clips, overlap, keep_overlap of an Extender's widgets (seed, its control, steps, cfg, clips, overlap, …)."""
+    values = ext["widgets_values"]
+    return values[4], values[5], values[9]
+
+
+def video_latent(by_type):
+    """The workflow's empty video latent node and its pixel frames per latent frame, or None."""
+    return next(((by_type[k][0], c) for k, c in EMPTY_VIDEO_LATENTS.items() if k in by_type), None)
 
 
 def test_workflows_are_shipped():
     assert {"text2video_zero.json", "text2video_zero_flux.json", "text2video_zero_zimage.json",
             "text2video_zero_qwen.json", "long_video_flux.json", "extend_wan.json", "videoelevator_wan.json",
-            "videoelevator_qwen_wan.json"} <= set(WORKFLOWS)
+            "videoelevator_qwen_wan.json", "extend_wan22.json", "extend_ltxv.json", "extend_hunyuan15.json",
+            "text2video_zero_krea2.json"} <= set(WORKFLOWS)
 
 
 def missing_hooks(ui):
@@ -65,6 +76,8 @@ def missing_hooks(ui):
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_workflow_runs_and_writes_a_playable_video(server, object_info, name):
     ui = load_workflow(name)
+    if unavailable(ui, object_info):
+        pytest.skip(unavailable(ui, object_info))
     prompt = api_for_tests(ui, object_info)
     if any(n["type"] == "VidLift_TrainTemporalShiftLoRA" for n in ui["nodes"]):
         write_training_clips(os.path.join(server.base_dir, "input"))

@@ -8,7 +8,7 @@ from comfy_test_nodes.memory_peak import run_probe
 from vidlift.nodes.glue.comfy_glue import has_temporal_decoder
 from vidlift.nodes.core.errors import NodeInputError
 from vidlift.nodes.temporal_vae_decode import TemporalVAEDecode
-from vidlift.nodes.core.temporal_decode import blend_weights, decode_tiled, window_plan
+from vidlift.nodes.core.temporal_decode import blend_weights, decode_tiled, edge_frames, window_plan
 from tolerance import fp32_close
 
 
@@ -34,14 +34,19 @@ def one_call(vae, z):
 def test_plan_and_weights():
     assert window_plan(10, 14, 4) == [(0, 10)]
     assert window_plan(30, 14, 4) == [(0, 14), (10, 24), (16, 30)]
-    for frames, w, o in [(30, 14, 4), (100, 14, 4), (17, 5, 3), (9, 2, 1), (40, 8, 0)]:
+    for frames, w, o in [(30, 14, 4), (100, 14, 4), (17, 5, 3), (9, 2, 1), (40, 8, 0), (20, 6, 5), (15, 14, 4),
+                         (64, 16, 8)]:
         plan = window_plan(frames, w, o)
         total = torch.zeros(frames)
-        for (s, e), wt in zip(plan, blend_weights(plan, frames)):
-            assert e - s == w and (wt > 0).all()
+        weights = blend_weights(plan, frames)
+        for i, ((s, e), wt) in enumerate(zip(plan, weights)):
+            assert e - s == w and (wt >= 0).all()
             total[s:e] += wt
+            edge = edge_frames(plan[i - 1][1] - s) if i else 0
+            assert (wt[:edge] == 0).all(), (frames, w, o, i)        # a window's own edge frames are never used
         assert fp32_close(total, torch.ones(frames)), (frames, w, o)
         assert plan[0][0] == 0 and plan[-1][1] == frames
+    assert [edge_frames(o) for o in (0, 1, 2, 3, 4, 7, 8, 12)] == [0, 0, 0, 1, 1, 1, 2, 3]
 
 
 def test_window_covering_all_frames_equals_one_decode_call(temporal_vae, latent):

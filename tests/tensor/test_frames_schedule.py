@@ -68,3 +68,17 @@ def test_ddim_step_then_inversion_returns():
     y = ddim_step(x, x0, 3.0, 1.0)
     assert torch.allclose(y, x0 + (x - x0) / 3.0, atol=1e-6)
     assert torch.allclose(ddim_step(y, x0, 1.0, 3.0), x, atol=1e-6)
+
+
+def test_preview_grid_lays_the_frames_out_in_rows():
+    from vidlift.nodes.core.frames import preview_grid
+    x0 = torch.arange(6, dtype=torch.float32).view(6, 1, 1, 1).expand(6, 2, 3, 4).clone()   # frame f is all f
+    grid = preview_grid(x0, 16)
+    assert grid.shape == (1, 2, 2 * 3, 3 * 4)                    # 6 frames: 3 per row, 2 rows
+    cells = grid[0, 0].view(2, 3, 3, 4).permute(0, 2, 1, 3)      # [row, col, h, w]
+    assert [float(cells[r, c].mean()) for r in range(2) for c in range(3)] == [0, 1, 2, 3, 4, 5]
+    four = preview_grid(x0, 4)                                   # evenly spaced, first and last kept, 2 × 2
+    assert four.shape == (1, 2, 6, 8) and four[0, 0, ::3, ::4].flatten().tolist() == [0, 2, 3, 5]
+    assert preview_grid(x0, 1).shape == (1, 2, 3, 4)
+    video = x0.movedim(0, 1).unsqueeze(0)                        # [1, C, F, h, w]
+    assert torch.equal(preview_grid(video, 16, dim=2)[:, :, 0], grid)
