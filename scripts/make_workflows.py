@@ -368,33 +368,38 @@ def extend_video(info, name, loaded, latent, fps, note, overlap=2, steps=20, cfg
     g.save()
 
 
+CLIP_33 = "One clip: 33 frames (4n + 1) = 9 latent frames"
+
+
+def extend_family(info, name, fam, negative, latent_kind, fps, note, cfg=5.0, latent_needs_vae=False):
+    """extend_video on a DiT video family's own loaders, with a 33-frame clip of its empty video latent."""
+    g = Graph(info, name)
+    shift, vae, pos, neg = dit_loaders(g, fam, PROMPT, negative)
+    lat = g.node(latent_kind, (380, 360), {**fam.size, "length": 33, "batch_size": 1},
+                 {"vae": (vae, "VAE")} if latent_needs_vae else None, title=CLIP_33)
+    extend_video(info, name, (g, ((shift, "MODEL"), vae, *conds(pos, neg))), lat, fps, note, cfg=cfg)
+
+
 def extend_wan(info):
-    g = Graph(info, "extend_wan")
-    shift, vae, pos, neg = dit_loaders(g, WAN, PROMPT, "static, blurry, watermark")
-    lat = g.node("EmptyHunyuanLatentVideo", (380, 360), {**WAN.size, "length": 33, "batch_size": 1},
-                 title="One clip: 33 frames (4n + 1) = 9 latent frames")
-    extend_video(info, "extend_wan", (g, ((shift, "MODEL"), vae, *conds(pos, neg))), lat, 16.0,
-                 "**Extend a Wan 2.1 clip in latent space** (VidRD on a native video model). Each Extender "
-                 "continues the clip on `previous` without leaving latent space, so no colour drift from VAE round "
-                 "trips: its first latent frame is the one-pixel-frame slot of Wan's causal VAE (filled from the "
-                 "previous clip, then dropped), the next 2 hold the previous clip's last 2 latent frames (8 pixel "
-                 "frames) as context, and 6 new latent frames (24 pixel frames) follow. Context is held by ComfyUI's "
-                 "inpaint mask: Wan 2.1 sees it re-noised to each step's level; Wan 2.2 5B and LTX see it clean at "
-                 "t = 0 (per-frame timesteps). *LatentConcat* (t) joins the new frames, and the whole video (33 + 24 + "
-                 "24 = 81 frames) decodes at once.")
+    extend_family(info, "extend_wan", WAN, "static, blurry, watermark", "EmptyHunyuanLatentVideo", 16.0,
+                  ("**Extend a Wan 2.1 clip in latent space** (VidRD on a native video model). Each Extender "
+                  "continues the clip on `previous` without leaving latent space, so no colour drift from VAE round "
+                  "trips: its first latent frame is the one-pixel-frame slot of Wan's causal VAE (filled from the "
+                  "previous clip, then dropped), the next 2 hold the previous clip's last 2 latent frames (8 pixel "
+                  "frames) as context, and 6 new latent frames (24 pixel frames) follow. Context is held by ComfyUI's "
+                  "inpaint mask: Wan 2.1 sees it re-noised to each step's level; Wan 2.2 5B and LTX see it clean at "
+                  "t = 0 (per-frame timesteps). *LatentConcat* (t) joins the new frames, and the whole video (33 + 24 + "
+                  "24 = 81 frames) decodes at once."))
 
 
 def extend_wan22(info):
-    g = Graph(info, "extend_wan22")
-    shift, vae, pos, neg = dit_loaders(g, WAN22, PROMPT, "static, blurry, watermark")
-    lat = g.node("Wan22ImageToVideoLatent", (380, 360), {**WAN22.size, "length": 33, "batch_size": 1},
-                 {"vae": (vae, "VAE")}, title="One clip: 33 frames (4n + 1) = 9 latent frames")
-    extend_video(info, "extend_wan22", (g, ((shift, "MODEL"), vae, *conds(pos, neg))), lat, 24.0,
-                 "**Extend a Wan 2.2 TI2V 5B clip in latent space** (VidRD). The empty latent comes from Wan 2.2's "
-                 "own *Wan22ImageToVideoLatent* (connect a start image there for image-to-video; the clip keeps it). "
-                 "Each Extender holds the previous clip's last 2 latent frames as context, which Wan 2.2 5B sees "
-                 "clean at t = 0 (its per-frame timesteps), and adds 6 new latent frames (24 pixel frames). "
-                 "33 + 24 + 24 = 81 frames at 24 fps; sizes multiples of 32 (1280×704 is Wan 2.2's own).")
+    extend_family(info, "extend_wan22", WAN22, "static, blurry, watermark", "Wan22ImageToVideoLatent", 24.0,
+                  "**Extend a Wan 2.2 TI2V 5B clip in latent space** (VidRD). The empty latent comes from Wan 2.2's "
+                  "own *Wan22ImageToVideoLatent* (connect a start image there for image-to-video; the clip keeps "
+                  "it). Each Extender holds the previous clip's last 2 latent frames as context, which Wan 2.2 5B "
+                  "sees clean at t = 0 (its per-frame timesteps), and adds 6 new latent frames (24 pixel frames). "
+                  "33 + 24 + 24 = 81 frames at 24 fps; sizes multiples of 32 (1280×704 is Wan 2.2's own).",
+                  latent_needs_vae=True)
 
 
 def extend_ltxv(info):
@@ -419,15 +424,11 @@ def extend_ltxv(info):
 
 
 def extend_hunyuan15(info):
-    g = Graph(info, "extend_hunyuan15")
-    shift, vae, pos, neg = dit_loaders(g, HUNYUAN15, PROMPT, "low quality, blurry, watermark")
-    lat = g.node("EmptyHunyuanVideo15Latent", (380, 360), {**HUNYUAN15.size, "length": 33, "batch_size": 1},
-                 title="One clip: 33 frames (4n + 1) = 9 latent frames")
-    extend_video(info, "extend_hunyuan15", (g, ((shift, "MODEL"), vae, *conds(pos, neg))), lat, 24.0,
-                 "**Extend a HunyuanVideo 1.5 clip in latent space** (VidRD). Each Extender holds the previous clip's "
-                 "last 2 latent frames as context: HunyuanVideo 1.5 sees their clean latent at each step's one t, "
-                 "with its concat mask channel set on them; 6 new latent frames (24 pixel frames) follow. 33 + 24 + 24 "
-                 "= 81 frames at 24 fps; sizes multiples of 16.", cfg=6.0)
+    extend_family(info, "extend_hunyuan15", HUNYUAN15, "low quality, blurry, watermark", "EmptyHunyuanVideo15Latent",
+                  24.0, "**Extend a HunyuanVideo 1.5 clip in latent space** (VidRD). Each Extender holds the previous "
+                  "clip's last 2 latent frames as context: HunyuanVideo 1.5 sees their clean latent at each step's "
+                  "one t, with its concat mask channel set on them; 6 new latent frames (24 pixel frames) follow. "
+                  "33 + 24 + 24 = 81 frames at 24 fps; sizes multiples of 16.", cfg=6.0)
 
 
 def text2video_zero_krea2(info):
