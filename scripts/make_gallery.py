@@ -34,7 +34,9 @@ GIFS = {
     "context_guided.gif": (f"Context-Guided, {LONG} frames", True),
     "reuse_diffuse.gif": (f"Reuse-Diffuse, {CLIPS} x {CLIP}", True),
     "video_elevator.gif": ("VideoElevator, T2V + T2I", True),
+    "prompt_travel.gif": ("Prompt Schedule: red, green at 32", True),
 }
+TRAVEL_PROMPT = "a green disk moving right on a blue background"   # from frame 32 (docs/toy_t2v.md)
 
 
 def check(out_dir=OUT_DIR) -> list[str]:
@@ -178,6 +180,18 @@ class Toy:
                              negative=self.neg, latent=self.empty(CLIP), seed=SEED, steps=STEPS, cfg=CFG)
         more = run(self.vidrd.ReuseDiffuseExtender, model=self.t2v, positive=self.pos(T2V_PROMPT), negative=self.neg,
                    latent=self.empty(CLIP), seed=SEED, steps=STEPS, cfg=CFG, clips=CLIPS - 1, previous=handoff)[0]
+        return {"samples": torch.cat([first["samples"], more["samples"]])}
+
+    def prompt_travel(self):
+        """A Reuse-Diffuse chain (4 clips of 16, overlap 4: 52 frames) whose positive is a Prompt Schedule."""
+        import torch
+        from pack_import import pack_module
+        sched = pack_module("nodes.prompt_travel").PromptSchedule.execute(
+            self.clip, f"0: {T2V_PROMPT}\n32: {TRAVEL_PROMPT}").args[0]
+        kw = dict(model=self.t2v, positive=sched, negative=self.neg, latent=self.empty(CLIP), seed=SEED, steps=STEPS,
+                  cfg=CFG)
+        first, handoff = run(self.vidrd.ReuseDiffuseSampler, **kw)
+        more = run(self.vidrd.ReuseDiffuseExtender, **kw, clips=CLIPS - 1, previous=handoff, keep_overlap=False)[0]
         return {"samples": torch.cat([first["samples"], more["samples"]])}
 
     def video_elevator(self):
