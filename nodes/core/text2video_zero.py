@@ -94,7 +94,7 @@ def model_calls(steps: int, t0: int, t1: int, frames: int, chunk_size: int) -> i
 @torch.no_grad()
 def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, disable=None,
                            t0=44, t1=47, motion_x=12.0, motion_y=12.0, chunk_size=0,
-                           first_frame_noise=None, renoise=None, sigma_table=None, co=None):
+                           first_frame_noise=None, renoise=None, sigma_table=None, co=None, out_device=None):
     """Text2Video-Zero, Sect. 3.3 (Algorithm as in diffusers' TextToVideoZeroPipeline.__call__).
 
     x: [frames, C, h, w] initial state; only frame 0 is used, or `first_frame_noise` (N(0, I) in the
@@ -103,6 +103,8 @@ def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, dis
     co=None: an SD discrete schedule, ComfyUI's x = x₀ + σ·ε, with the reference's ᾱ-table forward
     (schedule.ddpm_forward on `sigma_table`, the model's σ_t for t = 0..999, comfy_glue.sigma_table). co given (any
     model_sampling, sampling_math.coefficients) and no sigma_table: the generic forward sampling_math.renoise.
+    out_device: where finished chunks wait (ComfyUI's intermediate device) while later chunks sample; the video is
+    returned on x's device (the KSAMPLER's output).
     """
     extra_args = {} if extra_args is None else extra_args
     steps, frames = len(sigmas) - 1, x.shape[0]
@@ -127,5 +129,5 @@ def sample_text2video_zero(model, x, sigmas, extra_args=None, callback=None, dis
         xk = warped_frames(x1, ids[1:], motion_x, motion_y, eps, sigmas[i0], sigmas[i1], sigma_table, co)
         # phase 3: all frames jointly, cross-frame attention
         video = sample_ddim(model, torch.cat([x1_t1, xk]), sigmas[i1:], extra_args, report, True, co)
-        out.append(video if len(plan) == 1 else video[1:])
-    return torch.cat(out)
+        out.append(video if len(plan) == 1 else video[1:].to(out_device or video.device))
+    return torch.cat(out).to(x.device)

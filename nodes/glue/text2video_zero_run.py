@@ -8,7 +8,7 @@ from ..core.errors import check, fail, first
 from ..core.noise import seeded_noise
 from ..core.text2video_zero import (indices_problem, model_calls, motion_problem, phase_indices,
                                     sample_text2video_zero, signal_problem, warped_frames)
-from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule
+from .comfy_glue import require_family, require_image_latent, run_sampler, sampling_schedule, video_device
 from .model_patches import has_cross_frame_attention
 
 
@@ -51,6 +51,6 @@ def sample_video(node, model, positive, negative, latent, seed, cfg, motion_x, m
     m = model if has_cross_frame_attention(model) else adapter.install_cross_frame(model, node=node)
     options = dict(t0=t0, t1=t1, motion_x=motion_x, motion_y=motion_y, chunk_size=chunk_size,
                    first_frame_noise=seeded_noise(seed, shape, 0), sigma_table=sched.table, co=sched.co,
-                   renoise=lambda n: seeded_noise(seed, shape, n))
+                   renoise=lambda n: seeded_noise(seed, shape, n), out_device=video_device())
     return run_sampler(m, positive, negative, cfg, (frames, *shape), sample_text2video_zero, options, sched.sigmas,
                        model_calls(steps, t0, t1, frames, chunk_size), seed)

@@ -11,6 +11,7 @@ from comfy_test_nodes import tiny_dit
 from vidlift.nodes.core.errors import NodeInputError
 from vidlift.nodes.glue import video_windows
 from vidlift.nodes.glue.node_inputs import check_inputs
+from vidlift.nodes.text2video_zero import Text2VideoZeroSampler
 from vidlift.nodes.video_ldm import ContextGuidedSampler
 from vidlift.nodes.vidrd import ReuseDiffuseExtender
 
@@ -37,6 +38,9 @@ def test_long_video_buffers_live_on_the_intermediate_device(unet, conds, devices
     out = ReuseDiffuseExtender.execute(unet, *conds, {"samples": torch.zeros(4, 4, 8, 8)}, SEED, STEPS, 5.0, 2, 2, 1.0,
                                        0.4, "reverse (reference)", True, None).args[0]["samples"]
     assert len(devices) == 2 and out.device == devices[1]
+    out = Text2VideoZeroSampler.execute(unet, *conds, {"samples": torch.zeros(7, 4, 8, 8)}, SEED, 5.0, 4.0, 4.0, 6,
+                                        3, 4, 3).args[0]["samples"]     # chunks of 3: finished chunks wait there
+    assert len(devices) == 3 and out.device == devices[2] and out.shape[0] == 7
 
 
 def test_a_users_context_handler_is_refused_not_overwritten(unet):
