@@ -11,7 +11,7 @@ from .glue.prompt_travel import encode_schedule
 NODE = "Prompt Schedule"
 
 
-def schedule_problem(schedule):
+def text_problem(schedule):
     why = parse_schedule(schedule)[1]
     return None if why is None else ("schedule", why)
 
@@ -42,11 +42,11 @@ class PromptSchedule(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, schedule):
-        return answer(NODE, schedule_problem(schedule) if isinstance(schedule, str) else None)
+        return answer(NODE, text_problem(schedule) if isinstance(schedule, str) else None)
 
     @classmethod
     def execute(cls, clip, schedule):
-        fail(NODE, schedule_problem(schedule))
+        fail(NODE, text_problem(schedule))
         return io.NodeOutput(encode_schedule(clip, parse_schedule(schedule)[0]))
 
 

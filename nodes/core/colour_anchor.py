@@ -50,5 +50,6 @@ def anchored(x: torch.Tensor, anchor: Anchor, strength: float, dim: int = 0, new
     idx[dim] = new
     mean, std = statistics(x[tuple(idx)], dim)
     gain = anchor.std.to(x.device) / std.clamp_min(EPS)
-    target = (x.double() - mean) * gain + anchor.mean.to(x.device)
-    return (x.double() + strength * (target - x.double())).to(x.dtype)
+    x64 = x.double()
+    target = (x64 - mean) * gain + anchor.mean.to(x.device)
+    return (x64 + strength * (target - x64)).to(x.dtype)

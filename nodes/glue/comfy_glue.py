@@ -164,13 +164,14 @@ class PerCallModel:
     (prompt travel: each window or clip its own prompt)."""
 
     def __init__(self, guider, sigmas: torch.Tensor, seed: int):
-        self.guider, self.sigmas, self.seed = guider, sigmas, seed
+        self.guider, self.sigmas, self.seed, self.conds = guider, sigmas, seed, None
 
     def __call__(self, x, sigma, **extra_args):
         out = []
         conds = extra_args.pop(CONDS_KEY, None)       # this call's (positive, negative), e.g. a prompt schedule's
-        if conds is not None:
+        if conds is not None and conds is not self.conds:   # set once per window or clip, not per call
             self.guider.set_conds(*conds)
+            self.conds = conds
 
         def one_call(model, noise, sigmas, extra_args=None, callback=None, disable=None, outer=None):
             out.append(model(x.to(noise), sigma.to(noise), **merged(extra_args or {}, outer)))

@@ -197,8 +197,8 @@ def seam_flash(frames, plan, seamless=None):
 
 def prompt_switch(frames, before, after, at, window=16):
     """A prompt switch along a video [F, H, W, 3], from colour `before` to `after` at frame `at`: switch_frame, the
-    first frame from which the object has the new colour in most remaining frames … precisely the first t whose
-    frames t … t+3 all show `after`; switched: such a t exists and the first `window` frames show `before` mostly;
+    first t whose frames t … t+3 all show an object of colour `after`; switched: such a t exists and the first
+    `window` frames mostly show `before`;
     switch_delay: t − at; within_window: |t − at| ≤ window; switch_jump: the centroid step into frame t over the
     median step (floored at 0.5 px), the seam measure of long_video_metrics."""
     stats = [frame_stats(f) for f in frames]
