@@ -23,14 +23,6 @@ def comfy_class(path: str):
         return None
 
 
-def code_mentions(path: str, attr: str | None, word: str) -> bool:
-    """Does `Class.attr`'s (attr None: the function `path`'s) compiled code carry the string constant `word` (a
-    transformer_options patch name the block reads)? Relies on: the name is a literal in the code that applies it."""
-    found = comfy_class(path)
-    code = getattr(found if attr is None else getattr(found, attr, None), "__code__", None)
-    return code is not None and word in code.co_consts
-
-
 class _Probed(Exception):
     """Raised by a probe patch to stop the probed block at the hook."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from .dit_cross_frame import image_token_range
+from ..core.errors import NodeInputError
 from ..core.frames import chunk_count
 from ..core.temporal_shift import temporal_shift
 
@@ -21,6 +22,34 @@ def shift_tokens(x: torch.Tensor, start: int, end: int, frames: int, fraction: f
     """x: [chunks·frames, L, C]; tokens [start, end) shifted along C between neighbouring frames."""
     img = temporal_shift(x[:, start:end].transpose(1, 2), frames, fraction, boundary, strength)
     return torch.cat([x[:, :start], img.transpose(1, 2), x[:, end:]], dim=1)
+
+
+class ShiftCallGuard:
+    """DIFFUSION_MODEL wrapper, the runtime half of finding the whole-model hooks by behaviour: every shift block patch
+    counts its calls (one counter, so chained patchers and clones that share patches count together); a forward of
+    the model that ran none of them means this ComfyUI's forward does not call the hook, or a node applied later
+    replaced the patches. Then the patcher node's error, never a silently unshifted video."""
+    calls = 0
+
+    def __init__(self, node: str, family: str, hook: str):
+        self.node, self.family, self.hook = node, family, hook
+
+    @classmethod
+    def called(cls) -> None:
+        cls.calls += 1
+
+    def __call__(self, executor, *args, **kwargs):
+        before = ShiftCallGuard.calls
+        out = executor(*args, **kwargs)
+        if ShiftCallGuard.calls == before:
+            raise NodeInputError(self.node, "model", f"temporal shift on {self.family}: this ComfyUI's {self.family} "
+                                 f"forward never called the {self.hook} hook the shift is patched into (or a node "
+                                 f"applied after this one replaced the patch); update ComfyUI, or apply the Temporal "
+                                 f"Shift Patcher last.")
+        return out
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 class DiTShiftBlockPatch:
@@ -36,6 +65,7 @@ class DiTShiftBlockPatch:
         return 0, x.shape[1] - int(refs)
 
     def __call__(self, args, extra):
+        ShiftCallGuard.called()
         block = extra["original_block"]
         x, opts = args["img"], args.get("transformer_options") or {}
         chunks = chunk_count(opts)

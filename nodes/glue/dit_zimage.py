@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
-from .dit_temporal_shift import shift_tokens
+from .dit_temporal_shift import ShiftCallGuard, shift_tokens
 from ..core.errors import NodeInputError
 from ..core.frames import chunk_count
 
@@ -99,6 +99,7 @@ class ZImageShift:
         self.fraction, self.boundary, self.strength = float(fraction), boundary, float(strength)
 
     def __call__(self, args):
+        ShiftCallGuard.called()
         opts, out, i = args["transformer_options"], args["img"], args["block_index"]
         layout, chunks = opts.get(LAYOUT_KEY), chunk_count(opts)
         frames = out.shape[0] // chunks if out.shape[0] % chunks == 0 else 1

@@ -1,9 +1,9 @@
 """Model-family adapters: where a family keeps its frames and how VidLift's
 mechanisms hook into it. Keyed on the class of `model.get_model_object("diffusion_model")`;
 ComfyUI classes are imported lazily and defensively so a ComfyUI lacking one still imports, and
-hooks are feature-detected, never version-compared: the attention blocks' patches and Lumina's attention override by
-a probe (a tiny block of ComfyUI's class run once with a probe patch, PROBES); the replace hooks in whole models'
-forwards by the forward's constants naming them (compat.code_mentions).
+hooks are feature-detected by behaviour, never version-compared: a tiny block or model of ComfyUI's class runs once
+with a probe patch (hook_probes.PROBES), and the temporal shift's whole-model hooks are also checked on the first
+forward (ShiftCallGuard).
 
 Nodes call `adapter_for(model, node)` and then `adapter.install_cross_frame(...)` /
 `adapter.install_temporal_shift(...)`, which return a patched clone (the input MODEL untouched).
@@ -12,104 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .compat import block_calls_patch, code_mentions, comfy_class, processed_model_conds
+from .compat import comfy_class, processed_model_conds
 from .dit_cross_frame import DIT_BLOCKS, DiTCrossFramePatch
-from .dit_temporal_shift import DiTShiftAttentionOutputPatch, DiTShiftBlockPatch
+from .dit_temporal_shift import DiTShiftAttentionOutputPatch, DiTShiftBlockPatch, ShiftCallGuard
 from .dit_zimage import ZImageCrossFrameAttention, ZImageShift, ZImageTokenLayout
+from .hook_probes import FLUX, FLUX_LAYERS, KREA2, LUMINA, OVERRIDE, QWEN, WHOLE_MODEL, probe_hook
 from ..core.errors import NodeInputError
 
 
-TINY_WIDTH, TINY_HEADS, TINY_TOKENS = 32, 2, 3
-FLUX_LAYERS, QWEN, LUMINA, KREA2 = ("comfy.ldm.flux.layers", "comfy.ldm.qwen_image.model", "comfy.ldm.lumina.model",
-                                   "comfy.ldm.krea2.model")
-OVERRIDE = "optimized_attention_override"
-
-
-def _tiny_block(cls, **kwargs):
-    import comfy.ops
-    block = cls(TINY_WIDTH, TINY_HEADS, 2.0, operations=comfy.ops.disable_weight_init, **kwargs)
-    for p in block.parameters():
-        p.data.zero_()
-    return block
-
-
-def _identity_rope(tokens):
-    """Flux's rotary table for `tokens` positions as the identity rotation: [1, 1, L, head_dim/2, 2, 2]."""
-    import torch
-    return torch.eye(2).expand(1, 1, tokens, TINY_WIDTH // TINY_HEADS // 2, 2, 2).contiguous()
-
-
-def _patches(probe, patch, **more):
-    return {"patches": {patch: [probe]}, **more}
-
-
-def _run_double(block, probe, patch):
-    import torch
-    x = torch.zeros(1, TINY_TOKENS, TINY_WIDTH)
-    block(img=x, txt=x.clone(), vec=torch.zeros(1, TINY_WIDTH), pe=_identity_rope(2 * TINY_TOKENS),
-          transformer_options=_patches(probe, patch))
-
-
-def _run_single(block, probe, patch):
-    import torch
-    block(torch.zeros(1, TINY_TOKENS, TINY_WIDTH), vec=torch.zeros(1, TINY_WIDTH), pe=_identity_rope(TINY_TOKENS),
-          transformer_options=_patches(probe, patch))
-
-
-def _tiny_qwen_attention(cls):
-    import comfy.ops
-    return cls(TINY_WIDTH, dim_head=TINY_WIDTH // TINY_HEADS, heads=TINY_HEADS, operations=comfy.ops.disable_weight_init)
-
-
-def _run_qwen_attention(block, probe, patch):
-    import torch
-    x = torch.zeros(1, TINY_TOKENS, TINY_WIDTH)
-    block(x, encoder_hidden_states=x.clone(), image_rotary_emb=_identity_rope(2 * TINY_TOKENS),
-          transformer_options=_patches(probe, patch))
-
-
-def _tiny_krea2_attention(cls):
-    import comfy.ops
-    return cls(TINY_WIDTH, TINY_HEADS, operations=comfy.ops.disable_weight_init)
-
-
-def _run_krea2_attention(block, probe, patch):
-    import torch
-    block(torch.zeros(1, TINY_TOKENS, TINY_WIDTH), transformer_options=_patches(probe, patch, block_index=0))
-
-
-def _run_attention_function(attention, probe, override):
-    """An attention function (Lumina's optimized_attention_masked) given the override in transformer_options."""
-    import torch
-    q = torch.zeros(1, TINY_HEADS, TINY_TOKENS, TINY_WIDTH // TINY_HEADS)
-    attention(q, q, q, TINY_HEADS, skip_reshape=True, transformer_options={override: probe})
-
-
-# Hooks found by behaviour: a tiny block of ComfyUI's own class (or the attention function itself) runs once with a
-# probe where the hook reads it (compat.block_calls_patch). The temporal shift's replace hooks sit in whole models'
-# forwards (Flux.forward_orig, NextDiT._forward, …), which no tiny probe can build across ComfyUI versions: those
-# are found by code_mentions (the hook's name among the forward's constants), the one code-reading check left.
-PROBES = {(f"{FLUX_LAYERS}:DoubleStreamBlock", "attn1_patch"): (lambda c: _tiny_block(c, qkv_bias=True), _run_double),
-          (f"{FLUX_LAYERS}:SingleStreamBlock", "attn1_patch"): (_tiny_block, _run_single),
-          (f"{QWEN}:Attention", "attn1_patch"): (_tiny_qwen_attention, _run_qwen_attention),
-          (f"{KREA2}:Attention", "attn1_patch"): (_tiny_krea2_attention, _run_krea2_attention),
-          (f"{KREA2}:Attention", "attn1_output_patch"): (_tiny_krea2_attention, _run_krea2_attention),
-          (f"{LUMINA}:optimized_attention_masked", OVERRIDE): (lambda f: f, _run_attention_function)}
-
-
-def probe_hook(block_class, path: str, word: str):
-    """The probe's answer for a block class (True / False), None when the hook has no probe or it cannot run."""
-    probe = PROBES.get((path, word))
-    return None if probe is None or block_class is None else block_calls_patch(block_class, *probe, word)
-
-
 def has_hook(path: str, attr: str | None, word: str) -> bool:
-    """Does this ComfyUI's `path` call the hook `word`? The probe where there is one (a probe that cannot run on
-    this ComfyUI's class answers no: the node refuses clearly rather than patch a hook nobody calls), else the
-    whole-model forward's constants."""
-    if (path, word) in PROBES:
-        return bool(probe_hook(comfy_class(path), path, word))
-    return code_mentions(path, attr, word)
+    """Does this ComfyUI's `path` call the hook `word`? Found by the probe (hook_probes). A block's probe that
+    cannot run answers no: the node refuses clearly rather than patch a hook nobody calls. A whole model's probe
+    that cannot run answers yes: its patches then carry ShiftCallGuard, which refuses after a first forward that
+    never called them."""
+    found = probe_hook(comfy_class(path), path, word)
+    return (path, word) in WHOLE_MODEL if found is None else found
 
 
 # the DiT block choice of the patcher nodes; U-Nets choose input/middle/output blocks instead
@@ -172,6 +89,8 @@ class Adapter:
             for i in range(counts.get(kind, 0)):
                 m.set_model_patch_replace(DiTShiftBlockPatch(kind, fraction, boundary, strength),
                                           "dit", f"{kind}_block", i)
+        if any(counts.get(kind, 0) for kind in self.selected(blocks, node)):
+            add_shift_guard(m, ShiftCallGuard(node, self.name, "patches_replace['dit'] block"))
         return m
 
 
@@ -190,6 +109,11 @@ class ConditioningCheck:
 
     def __deepcopy__(self, memo):
         return self
+
+
+def add_shift_guard(model, guard: ShiftCallGuard) -> None:
+    import comfy.patcher_extension
+    model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "vidlift_shift_guard", guard)
 
 
 def add_conditioning_check(model, key: str, check: ConditioningCheck) -> None:
@@ -267,6 +191,7 @@ class ZImageAdapter(Adapter):
                               "noise_refiner")
             m.set_model_patch(ZImageShift("layer", len(dm.layers) - 1, fraction, boundary, strength),
                               "double_block")
+            add_shift_guard(m, ShiftCallGuard(node, self.name, "patches['double_block'] / ['noise_refiner']"))
         return m
 
 
@@ -294,7 +219,7 @@ ADAPTERS = (
             {"multiple": 16},
             (("cross-frame attention", f"{FLUX_LAYERS}:DoubleStreamBlock", "forward", "attn1_patch"),
              ("cross-frame attention", f"{FLUX_LAYERS}:SingleStreamBlock", "forward", "attn1_patch"),
-             ("temporal shift", "comfy.ldm.flux.model:Flux", "forward_orig", "double_block"))),
+             ("temporal shift", FLUX, "forward_orig", "double_block"))),
     Adapter("Qwen-Image", (f"{QWEN}:QwenImageTransformer2DModel",), "batch5d",
             {"multiple": 16},
             (("cross-frame attention", f"{QWEN}:Attention", "forward", "attn1_patch"),

@@ -13,7 +13,8 @@ import comfy.model_management as mm
 import comfy.samplers
 from comfy_test_nodes import tiny
 from vidlift.nodes.glue import compat
-from vidlift.nodes.glue.model_families import ADAPTERS, LUMINA, OVERRIDE, PROBES, has_hook, probe_hook
+from vidlift.nodes.glue.hook_probes import LUMINA, OVERRIDE, PROBES, WHOLE_MODEL, probe_hook
+from vidlift.nodes.glue.model_families import ADAPTERS, has_hook
 
 
 def test_comfy_class_finds_classes_and_answers_none_for_missing_ones():
@@ -36,25 +37,20 @@ def source_names(path, attr, word):
     return f'"{word}"' in text or f"'{word}'" in text
 
 
-@pytest.mark.parametrize("hook", HOOKS, ids=[f"{p.split(':')[1]}.{a or ''}:{w}" for p, a, w in HOOKS])
-def test_code_mentions_finds_each_adapter_hook_this_comfyui_has(hook):
-    path, attr, word = hook
-    in_source = source_names(path, attr, word)
-    if not in_source:
-        pytest.skip(f"this ComfyUI's {path}.{attr} does not name {word}")
-    assert compat.code_mentions(path, attr, word), f"{path}.{attr} names {word!r}, but not as a constant of its code"
-
-
-def test_code_mentions_is_false_for_a_missing_class_or_word():
-    assert not compat.code_mentions("comfy.model_base:NoSuchModel", "forward", "attn1_patch")
-    assert not compat.code_mentions("comfy.ldm.flux.layers:DoubleStreamBlock", "forward", "no_such_patch")
+def test_every_adapter_hook_has_a_probe():
+    assert {(path, word) for path, _, word in HOOKS} <= set(PROBES)
 
 
 PROBED = sorted(PROBES)
 
 
-def probed_attr(found):
-    return "forward" if isinstance(found, type) else None     # a block class, or an attention function itself
+ATTRS = {(path, word): attr for path, attr, word in HOOKS}
+
+
+def probed_attr(path, word, found):
+    """Where the hook is read: the adapter's entry (a whole model's forward_orig / _forward / …), else a block's
+    forward, or None for an attention function itself."""
+    return ATTRS.get((path, word), "forward" if isinstance(found, type) else None)
 
 
 @pytest.mark.parametrize("hook", PROBED, ids=[f"{p.split(':')[1]}:{w}" for p, w in PROBED])
@@ -66,8 +62,8 @@ def test_block_calls_patch_probes_the_real_block(hook):
         pytest.skip(f"this ComfyUI has no {path}")
     found = probe_hook(cls, path, word)
     assert found is not None, f"the probe of {path} could not run on this ComfyUI (the block's arguments changed)"
-    assert found == bool(source_names(path, probed_attr(cls), word))
-    assert has_hook(path, probed_attr(cls), word) == found
+    assert found == bool(source_names(path, probed_attr(path, word, cls), word))
+    assert has_hook(path, probed_attr(path, word, cls), word) == found
 
 
 @pytest.mark.parametrize("hook", PROBED, ids=[f"{p.split(':')[1]}:{w}" for p, w in PROBED])
@@ -89,15 +85,21 @@ def test_block_calls_patch_is_false_for_a_block_that_ignores_patches(hook):
     assert probe_hook(Ignores, path, word) is False
 
 
-def test_a_probe_that_cannot_run_answers_no_hook():
-    """has_hook refuses (False) rather than fall back to reading the code when a block's probe cannot run."""
-    path, word = next(iter(PROBES))
+@pytest.mark.parametrize("whole", [False, True], ids=["block", "whole model"])
+def test_a_probe_that_cannot_run_answers_no_hook_for_a_block_and_leaves_a_whole_model_to_the_guard(whole):
+    """A block's unrunnable probe refuses (False); a whole model's answers True, and ShiftCallGuard checks the first
+    forward (tests/inprocess/test_dit_adapters.py)."""
+    path, word = next(k for k in PROBES if (k in WHOLE_MODEL) == whole)
+    if compat.comfy_class(path) is None:
+        pytest.skip(f"this ComfyUI has no {path}")
     real = PROBES[(path, word)]
     try:
         PROBES[(path, word)] = (lambda c: (_ for _ in ()).throw(TypeError("other arguments")), real[1])
-        assert has_hook(path, "forward", word) is False
+        compat.block_calls_patch.cache_clear()
+        assert has_hook(path, "forward", word) is whole
     finally:
         PROBES[(path, word)] = real
+        compat.block_calls_patch.cache_clear()
 
 
 def test_block_calls_patch_answers_none_when_the_probe_cannot_run():

@@ -42,8 +42,9 @@ def need(model, capability):
         pytest.skip(f"this ComfyUI: {problem}")
 
 
-def run(m, x, ctx, chunks=1, **kw):
-    opts = dict(m.model_options["transformer_options"])
+def run(m, x, ctx, chunks=1, wrappers=False, **kw):
+    """The model's output; wrappers: hand the clone's wrappers in as ComfyUI's sampler does (CFGGuider.outer_sample)."""
+    opts = dict(m.model_options["transformer_options"], **({"wrappers": m.wrappers} if wrappers else {}))
     opts["cond_or_uncond"] = list(range(chunks))
     t = torch.full((x.shape[0],), 0.5)
     guidance = inspect.signature(m.model.diffusion_model.forward).parameters.get("guidance")
@@ -257,3 +258,40 @@ def test_unet_adapter_delegates_to_the_unet_patch():
     patches = m.model_options["transformer_options"]["patches"]["attn1_patch"]
     assert any(isinstance(p, CrossFrameAttentionPatch) for p in patches)
     assert "patches" not in unet.model_options["transformer_options"]
+
+
+def ignoring_patches(dm, method):
+    """A fork of ComfyUI whose `method` never sees transformer_options' patches (block replace ones included)."""
+    original = getattr(dm, method)
+
+    def strip(v):
+        return {k: x for k, x in v.items() if k not in ("patches", "patches_replace")} if isinstance(v, dict) else v
+
+    setattr(dm, method, lambda *a, **kw: original(*map(strip, a), **{k: strip(v) for k, v in kw.items()}))
+
+
+@pytest.mark.parametrize("name,method", [("flux", "forward_orig"), ("qwen", "_forward")])
+def test_the_shift_guard_refuses_a_forward_that_never_calls_the_shift(name, method):
+    """The runtime half of finding the whole-model hooks: the real forward calls the patches (no error); a fork
+    whose forward never does is refused after its first forward, by the patcher node's name."""
+    build, shape = FAMILIES[name]
+    model = build()
+    m = adapter_for(model).install_temporal_shift(model, node="TestNode")
+    x, ctx = video(shape, 3)
+    run(m, x, ctx, wrappers=True)
+    ignoring_patches(model.model.diffusion_model, method)
+    assert torch.isfinite(run(model, x, ctx, wrappers=True)).all()          # the unpatched model: no guard
+    with pytest.raises(ValueError, match="TestNode: input 'model': temporal shift on .*never called the "):
+        run(m, x, ctx, wrappers=True)
+
+
+def test_chained_shift_patchers_do_not_trip_the_guard(family):
+    """A second Temporal Shift Patcher replaces the first one's block patches; the first one's guard still sees
+    shift patches run (one counter for all)."""
+    model, shape = family
+    adapter = adapter_for(model)
+    if adapter.name == "Krea 2":
+        pytest.skip("Krea 2's shift is an attention-output patch, found by its block probe")
+    twice = adapter.install_temporal_shift(adapter.install_temporal_shift(model, strength=0.5))
+    x, ctx = video(shape, 3)
+    assert torch.equal(run(twice, x, ctx, wrappers=True), run(adapter.install_temporal_shift(model), x, ctx))

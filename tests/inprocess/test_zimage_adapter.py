@@ -196,3 +196,17 @@ def test_input_model_is_not_mutated(model):
     if adapter.missing("temporal shift") is None:
         adapter.install_temporal_shift(model)
     assert repr(model.model_options) == before and repr(model.wrappers) == wrappers
+
+
+def test_the_shift_guard_refuses_a_forward_that_never_calls_the_shift():
+    """As on Flux and Qwen-Image (test_dit_adapters.py): a fork whose NextDiT forward never reads `patches` is
+    refused after its first forward, by the patcher node's name."""
+    from test_dit_adapters import ignoring_patches
+    fresh = tiny_dit.zimage()
+    need(fresh, "temporal shift")
+    m = adapter_for(fresh).install_temporal_shift(fresh, node="TestNode")
+    x, ctx = video(3)
+    run(m, x, ctx)
+    ignoring_patches(fresh.model.diffusion_model, "_forward")
+    with pytest.raises(ValueError, match="TestNode: input 'model': temporal shift on Z-Image: .*never called"):
+        run(m, x, ctx)
