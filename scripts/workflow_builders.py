@@ -226,3 +226,7 @@ def one_chain(info, name, fam, method, widgets, note, note_size):
     decode_and_save(g, 1100, vae, (smp, "LATENT"), fps, "video/" + name)
     g.note((380, fam.note_y), note, size=note_size)
     g.save()
+
+
+T2VZ = ("VidLift_Text2VideoZeroSampler", 8, "Text2Video-Zero", 4.0)                # sampler, frames, group, fps
+ROLLOUT = ("VidLift_ContextGuidedSampler", 1, "Video LDM rollout with context guidance", 8.0)
