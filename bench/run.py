@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import threading
 import time
@@ -50,12 +49,9 @@ from comfy_test_nodes.memory_peak import resident, run_probe  # noqa: E402
 import quality  # noqa: E402  (bench/quality.py: the toy model's quality table)
 import quality_t2v  # noqa: E402  (bench/quality_t2v.py: the toy text-to-video model's table)
 import trainer_speed  # noqa: E402  (bench/trainer_speed.py: trainer step vs bare forward+backward)
-import stats  # noqa: E402  (bench/stats.py: paired timing, the median ratio's interval)
-from vidlift.nodes.core.context_guidance import rollout_plan  # noqa: E402
+from timing import ROWS, configure, report, report_paired, sync, timed, timed_interleaved  # noqa: E402,E501
+import long_video  # noqa: E402  (bench/long_video.py: the long-video samplers' rows)
 from vidlift.nodes.glue.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
-from vidlift.nodes.video_ldm import ContextGuidedSampler  # noqa: E402
-from vidlift.nodes.vidrd import ReuseDiffuseExtender, ReuseDiffuseSampler  # noqa: E402
-from vidlift.nodes.core.video_extension import VideoClip  # noqa: E402
 from vidlift.nodes.temporal_vae_decode import TemporalVAEDecode  # noqa: E402
 from vidlift.nodes.text2video_zero import Text2VideoZeroSampler  # noqa: E402
 from vidlift.nodes.video_elevator import CUSTOM, INVERSIONS, AlternatingKSampler  # noqa: E402
@@ -63,91 +59,10 @@ from vidlift.nodes.core.video_elevator import model_calls, parse_remaining, pres
 from vidlift.nodes.core.text2video_zero import phase_indices  # noqa: E402
 
 GPU = ARGS.device == "cuda"
-ROWS = []
+configure(ARGS.reps, ARGS.paired_reps, GPU)
 if ARGS.threads:
     torch.set_num_threads(ARGS.threads)
 comfy.utils.set_progress_bar_enabled(False)   # console bars cost time and bury the table
-
-
-def sync():
-    if GPU:
-        torch.cuda.synchronize()
-
-
-def timed(fn, reps=ARGS.reps):
-    fn()  # warm-up
-    out = []
-    for _ in range(reps):
-        sync()
-        t = time.perf_counter()
-        fn()
-        sync()
-        out.append(time.perf_counter() - t)
-    return out
-
-
-def timed_interleaved(fns: dict, reps=ARGS.reps) -> dict:
-    """Time several runs round-robin (a, b, c, a, b, c, …), so a machine slowing down over the run (a shared
-    CPU) biases none of them; one warm-up each."""
-    for fn in fns.values():
-        fn()
-    out = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, fn in fns.items():
-            sync()
-            t = time.perf_counter()
-            fn()
-            sync()
-            out[k].append(time.perf_counter() - t)
-    return out
-
-
-def time_per_frame(runs: dict, reps=3) -> dict:
-    """Seconds per frame of run(n) for each length n, over equal work: each repetition runs every length
-    max(n)/n times, spread evenly over the repetition (the short runs between the long ones), so every length
-    sees the same slices of a shared CPU's changing speed; one warm-up each. Returns {n: [s/frame per rep]}."""
-    longest = max(runs)
-    for fn in runs.values():
-        fn()
-    # each run's slot in the repetition: the k-th of max/n runs at (k + ½)·n/max of the way through
-    order = sorted(((k + 0.5) * n / longest, n) for n in runs for k in range(longest // n))
-    out = {n: [] for n in runs}
-    for _ in range(reps):
-        spent = dict.fromkeys(runs, 0.0)
-        for _, n in order:
-            sync()
-            t = time.perf_counter()
-            runs[n]()
-            sync()
-            spent[n] += time.perf_counter() - t
-        for n in runs:
-            out[n].append(spent[n] / longest)
-    return out
-
-
-def report(name, ours, base, goal, what):
-    ratio = statistics.median(ours) / statistics.median(base)
-    lo, hi = min(ours) / max(base), max(ours) / min(base)
-    ROWS.append(dict(name=name, what=what, ours_s=statistics.median(ours), baseline_s=statistics.median(base),
-                     ratio=ratio, range=[lo, hi], goal=goal))
-    print(f"  {name}: {ratio:.3f}× ({lo:.3f}–{hi:.3f}), goal {goal}", flush=True)
-
-
-def report_paired(name, baseline, candidate, goal, what, reps=None):
-    """A row with a goal: baseline and candidate timed in alternating pairs (stats.paired_timing), the median of
-    the per-pair wall-time ratios with its 95% interval, and the CPU-time ratio beside it (a CPU-time ratio that
-    differs from the wall one points at waiting: other processes, I/O, a GPU)."""
-    t = stats.paired_timing(baseline, candidate, max(reps or ARGS.paired_reps, 1), sync)
-    wall = stats.paired_ratio(t["baseline"]["wall"], t["candidate"]["wall"])
-    cpu = stats.paired_ratio(t["baseline"]["cpu"], t["candidate"]["cpu"])
-    say = stats.verdict(wall["ci"], goal)
-    lo, hi = wall["ci"]
-    ROWS.append(dict(name=name, what=what, ours_s=statistics.median(t["candidate"]["wall"]),
-                     baseline_s=statistics.median(t["baseline"]["wall"]), ratio=wall["ratio"], range=[lo, hi],
-                     ci_coverage=wall["coverage"], pairs=wall["n"], cpu_ratio=cpu["ratio"], cpu_range=cpu["ci"],
-                     goal=goal, verdict=say))
-    print(f"  {name}: {wall['ratio']:.3f}× wall ({wall['coverage']:.0%} CI {lo:.3f}–{hi:.3f}, {wall['n']} pairs), "
-          f"{cpu['ratio']:.3f}× CPU, goal {goal}{': ' + say if say else ''}", flush=True)
 
 
 def conds(dim, frames=1):
@@ -223,22 +138,6 @@ def bench_vae_throughput(frames=64):
     ours, stock = times["ours"], times["stock"]
     report("Temporal VAE Decode time vs stock VAEDecode", ours, stock, "≈ W/(W−O) = 1.4× (overlap recomputed)",
            f"{frames} frames, same temporal VAE; stock decodes memory-sized chunks with no overlap")
-
-
-def bench_long_video(steps=10, clip=8):
-    model = add_cross_frame_attention(tiny.unet_model())
-    pos, neg = conds(32)
-    lat = {"samples": torch.zeros(clip, 4, 8, 8)}
-
-    def run(frames):
-        clips = frames // clip
-        return lambda: ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 7.5, clips, 4, 4.0, 0.4,
-                                                    "reverse (reference)", True)
-    per_frame = time_per_frame({n: run(n) for n in (16, 64, 256)})
-    for n in (64, 256):
-        report(f"Reuse-Diffuse Extender time per frame, {n} vs 16 frames", per_frame[n], per_frame[16],
-               "flat within 10%", f"clips of {clip} frames, {steps} DDIM steps, tiny model with cross-frame attention")
-    memory_rows("Reuse-Diffuse Extender", "reuse", clip, (16, 64, 256), f"clips of {clip} frames, M 4")
 
 
 def bench_dit(frames=8, size=16, steps=8):
@@ -431,106 +330,6 @@ def bench_elevator_wan_memory(frames=17, size=128):
         print(f"  | {name} | {(p - base) / 2 ** 20:.1f} MiB |", flush=True)
 
 
-def bench_context(steps=5, window=8, counts=(16, 64, 256)):
-    model = add_cross_frame_attention(tiny.unet_model())
-    pos, neg = conds(32)
-    lat = {"samples": torch.zeros(1, 4, 8, 8)}
-
-    def run(frames):
-        return lambda: ContextGuidedSampler.execute(model, pos, neg, lat, 0, steps, 7.5, window, frames, 2, 1.5)
-
-    def per_output_frame(frames):
-        """(frames through the model, model calls) per output frame: each window, and its new frames alone."""
-        plan = rollout_plan(frames, window, 2, anchor=0)
-        guided = [len(w.frames) > len(w.new) for w in plan]
-        passes = sum(len(w.frames) + (len(w.new) if g else 0) for w, g in zip(plan, guided))
-        return passes / frames, steps * (len(plan) + sum(guided)) / frames
-    per_frame = time_per_frame({n: run(n) for n in counts})
-    base = per_output_frame(counts[0])
-    for n in counts[1:]:
-        passes, calls = (a / b for a, b in zip(per_output_frame(n), base))
-        report(f"Context-Guided Sampler time per frame, {n} vs {counts[0]} frames", per_frame[n], per_frame[counts[0]],
-               "flat within 10%", f"T {window}, S 2, s 1.5, {steps} DDIM steps, tiny model + cross-frame attention; "
-               f"per frame {passes:.2f}× the frame-passes and {calls:.2f}× the model calls of {counts[0]} frames")
-    memory_rows("Context-Guided Sampler", "context", window, counts, f"T {window}, S 2")
-
-
-def memory_rows(node, kind, window, counts, what, unit="frames", **env):
-    """Working memory (peak minus the returned video) at each length vs the shortest, from a fresh process (`env`:
-    the probe's PROBE_* settings)."""
-    peak = run_probe("long_video_memory_probe.py", ARGS.device, kind, window, *counts, **env)
-    first = unit.removesuffix("s") if counts[0] == 1 else unit
-    for n in counts[1:]:
-        report(f"{node} working memory, {n} vs {counts[0]} {unit}", [peak[n]], [peak[counts[0]]], "flat within 10%",
-               f"peak {'GPU allocation' if GPU else 'RSS minus the output'}: {peak[counts[0]] / 1e6:.1f} MB for "
-               f"{counts[0]} {first}, {peak[n] / 1e6:.1f} MB for {n} ({what})")
-
-
-def channel_drift(latent, first):
-    """Mean over channels of |μ_c − μ_c(first)| and |s_c − s_c(first)|, per-channel mean and std over (B, T, h, w)."""
-    stats = lambda x: (x.mean(dim=(0, 2, 3, 4)), x.std(dim=(0, 2, 3, 4)))  # noqa: E731
-    (m, s), (m0, s0) = stats(latent.double()), stats(first.double())
-    return (m - m0).abs().mean().item(), (s - s0).abs().mean().item()
-
-
-def pixel_round_trip(vae, clip: VideoClip, overlap: int) -> VideoClip:
-    """The baseline's hand-off: decode the clip, encode its last 1 + 4M pixel frames (anchor and context: 1 + M
-    latent frames, the first causal) and continue from those instead of the latents."""
-    pixels = vae.decode(clip.latent)
-    pixels = pixels.reshape(-1, *pixels.shape[-3:])          # [B, F, H, W, 3] → frames
-    latent = clip.latent.clone()
-    latent[:, :, -(overlap + 1):] = vae.encode(pixels[-(1 + 4 * overlap):]).cpu()
-    return VideoClip(clip.noise, latent, clip.sigmas, clip.clip)
-
-
-def bench_extend(extensions=4, frames=5, overlap=2, steps=6, size=8):
-    """Wan 2.1 (tiny, random weights) extended in latent space vs through pixels: drift per extension (time and memory
-    per frame: bench_extend_flat)."""
-    model, vae = tiny_dit.wan21(), tiny.wan21_vae_model()
-    pos, neg = conds(32)
-    lat = {"samples": torch.zeros(1, 16, frames, size, size)}
-    first, clip0 = ReuseDiffuseSampler.execute(model, pos, neg, lat, 0, steps, 3.0).args
-    first = first["samples"]
-    print("  | extension | ours: mean drift | ours: std drift | pixel round trip: mean drift | std drift | "
-          "hand-off error, pixel round trip |\n  |---|---|---|---|---|---|")
-    ours, base, drift = clip0, clip0, {"ours": [], "pixels": []}
-    for k in range(1, extensions + 1):
-        new_ours, ours = ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 3.0, 1, overlap, 1.0, 0.4,
-                                                      "reverse (reference)", False, ours).args
-        handed = pixel_round_trip(vae, base, overlap)
-        handoff = (handed.latent - base.latent)[:, :, -overlap:].abs().max().item()   # ours hands on exactly: 0
-        new_base, base = ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 3.0, 1, overlap, 1.0, 0.4,
-                                                      "reverse (reference)", False, handed).args
-        drift["ours"].append(channel_drift(new_ours["samples"], first))
-        drift["pixels"].append(channel_drift(new_base["samples"], first))
-        (om, os_), (bm, bs) = drift["ours"][-1], drift["pixels"][-1]
-        print(f"  | {k} | {om:.4f} | {os_:.4f} | {bm:.4f} | {bs:.4f} | {handoff:.3f} |", flush=True)
-    total = lambda rows: [m + s for m, s in rows]  # noqa: E731
-    report(f"Wan extension drift vs pixel round trip, {extensions} extensions", total(drift["ours"]),
-           total(drift["pixels"]), "≤ 0.5×", f"per-channel |Δmean| + |Δstd| vs the first clip over extensions 1–"
-           f"{extensions} (range: extremes), tiny Wan 2.1 + tiny WanVAE, random weights, T {frames}, M {overlap}")
-
-
-def bench_extend_flat(frames=5, overlap=2, steps=6, size=16, counts=(1, 2, 4, 8)):
-    """Wan Reuse-Diffuse Extender (tiny Wan 2.1, random weights) continuing one clip by 1–8 extensions: time per
-    frame over equal work, and working memory from a fresh process, each against 1 extension."""
-    model = tiny_dit.wan21()
-    pos, neg = conds(32)
-    lat = {"samples": torch.zeros(1, 16, frames, size, size)}
-    clip0 = ReuseDiffuseSampler.execute(model, pos, neg, lat, 0, steps, 3.0).args[1]
-
-    def run(n):
-        return lambda: ReuseDiffuseExtender.execute(model, pos, neg, lat, 0, steps, 3.0, n, overlap, 1.0, 0.4,
-                                                    "reverse (reference)", False, clip0)
-    per_frame = time_per_frame({n: run(n) for n in counts}, reps=ARGS.reps)
-    for n in counts[1:]:
-        report(f"Wan Reuse-Diffuse Extender time per frame, {n} vs {counts[0]} extensions", per_frame[n],
-               per_frame[counts[0]], "flat within 10%",
-               f"T {frames} latent frames of {size}², M {overlap}, {steps} euler steps, cfg 3, tiny Wan 2.1")
-    memory_rows("Wan Reuse-Diffuse Extender", "wan", frames, counts, f"T {frames}, M {overlap}, {size}² latents",
-                unit="extensions", PROBE_SIZE=2 * size, PROBE_STEPS=steps)
-
-
 def save_rows(path, machine):
     """Write this run's rows; with --only, the other rows of the last run stay (each row carries its date)."""
     today = time.strftime("%Y-%m-%d")
@@ -560,10 +359,10 @@ BENCHES = {
     "t2v_zero_sd15": lambda: None if GPU else bench_t2v_zero("SD1.5 size", twin.SD15, twin.COMFY_SD15, 128,
                                                              torch.float32, frames=4, steps=10, t0=4, t1=7),
     "dit": bench_dit,
-    "long_video": bench_long_video,
-    "context": bench_context,
-    "extend": bench_extend,
-    "extend_flat": bench_extend_flat,
+    "long_video": long_video.bench_long_video,
+    "context": long_video.bench_context,
+    "extend": long_video.bench_extend,
+    "extend_flat": long_video.bench_extend_flat,
     "vae_memory": bench_vae_memory,
     "vae_throughput": bench_vae_throughput,
     "quality": lambda: quality.bench_quality(ROOT, ARGS.quality_rows, ARGS.quality_quick),
