@@ -1,0 +1,76 @@
+"""Documents cite only what the repository holds: every relative Markdown link resolves, every repository path named
+in backticks (in Markdown and in the code's docstrings and comments) exists, and no file names a document outside
+the repository or an issue by number. Paths of files a run makes (bench/results/, output/, the setup's base folder)
+and placeholders (`<device>`, `*.mp4`) are not repository paths."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEXT = (".md", ".py", ".js", ".toml", ".txt", ".sh", "Makefile", ".cfg")
+MADE_BY_RUNS = ("bench/results/", "output/", ".comfy", ".venv", "models/loras/", "models/checkpoints/", "input/")
+LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
+TICKED = re.compile(r"`([A-Za-z0-9_.\-/]+)`")
+OUTSIDE = re.compile(r"\b(MODERN_MODELS|COMFY_INTERNALS|ALGORITHMS|TOY_WORLD_NOTES|STYLE)\.md\b|\bissues? \d+\b",
+                     re.IGNORECASE)
+
+
+def tracked():
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip("not a git checkout")
+    return [f for f in out.stdout.split() if f.endswith(TEXT) and os.path.isfile(os.path.join(ROOT, f))]
+
+
+FILES = tracked() if os.path.isdir(os.path.join(ROOT, ".git")) else []
+TOP = {f.split("/")[0] for f in FILES} - {os.path.basename(__file__)}
+
+
+def read(name):
+    with open(os.path.join(ROOT, name), encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def repository_path(text: str) -> bool:
+    """A path into this repository: its first folder is one of the repository's top-level folders."""
+    return "/" in text and text.split("/")[0] in TOP and not text.startswith(MADE_BY_RUNS) and "*" not in text
+
+
+def exists(name, target):
+    return any(os.path.exists(os.path.join(ROOT, base, target)) for base in ("", os.path.dirname(name)))
+
+
+@pytest.mark.skipif(not FILES, reason="not a git checkout")
+def test_every_relative_markdown_link_resolves():
+    broken = [(name, m.group(1)) for name in FILES if name.endswith(".md") for m in LINK.finditer(read(name))
+              if not m.group(1).startswith(("http:", "https:", "mailto:")) and not exists(name, m.group(1))]
+    assert not broken, broken
+
+
+@pytest.mark.skipif(not FILES, reason="not a git checkout")
+def test_every_repository_path_in_backticks_exists():
+    missing = [(name, t) for name in FILES for t in TICKED.findall(read(name))
+               if repository_path(t) and not exists(name, t.rstrip("/"))]
+    assert not missing, missing
+
+
+@pytest.mark.skipif(not FILES, reason="not a git checkout")
+def test_no_file_cites_a_document_outside_the_repository_or_an_issue_number():
+    cited = [(name, m.group(0)) for name in FILES if name != "tests/tensor/test_doc_links.py"
+             for m in OUTSIDE.finditer(read(name))]
+    assert not cited, cited
+
+
+def test_the_checks_catch_what_they_are_for(tmp_path):
+    """The patterns find a broken link, a missing path and an outside citation (a check that cannot fail is none)."""
+    assert LINK.findall("see [the guide](docs/no_such_guide.md#top)") == ["docs/no_such_guide.md"]
+    assert not exists("README.md", "docs/no_such_guide.md")
+    assert "nodes" in TOP or not FILES
+    if FILES:
+        assert repository_path("nodes/glue/no_such_module.py") and not exists("README.md", "nodes/glue/no_such_module.py")
+        assert not repository_path("bench/results/cpu.json") and not repository_path("output/*.mp4")
+    assert OUTSIDE.search("as MODERN_MODELS.md says") and OUTSIDE.search("fixed in issue 17")
