@@ -40,6 +40,7 @@ def trainer_state(trainer, adapters: dict) -> dict:
     out["generator"] = trainer.generator.get_state()
     out["order"] = torch.tensor(trainer.order, dtype=torch.int64)
     out["losses"] = torch.tensor(trainer.losses, dtype=torch.float64)
+    out["start_step"] = torch.tensor(trainer.start_step, dtype=torch.int64)    # steps before this run's losses
     return out
 
 
@@ -96,3 +97,6 @@ def restore(trainer, adapters: dict, lora: dict, state: dict | None, key_names: 
     order = state["order"].tolist()
     trainer.order = order if all(0 <= i < len(trainer.clips) for i in order) else []   # other data: a new epoch
     trainer.losses = state["losses"].tolist()
+    # steps trained before the first saved loss (a run that itself resumed from a LoRA without its state); a state
+    # file written before this entry existed counted from step 0
+    trainer.start_step = int(state["start_step"]) if "start_step" in state else 0

@@ -122,6 +122,9 @@ def test_k_steps_plus_resume_is_one_run_of_n_steps(parts, loras):
     os.remove(os.path.join(loras, "whole" + STATE))
     train(parts, steps=1, lora_name="whole_more", resume_lora="whole.safetensors", **settings)
     assert steps_of(loras, "whole_more.safetensors") == 7
+    # and a run resumed from that one (now with its state) counts on from 7, not from its own losses alone
+    train(parts, steps=2, lora_name="whole_more", resume_lora="whole_more.safetensors", **settings)
+    assert steps_of(loras, "whole_more.safetensors") == 9
 
 
 def test_resume_from_another_rank_or_a_foreign_file_is_refused(parts, loras):
