@@ -53,25 +53,27 @@ def probed_attr(path, word, found):
     return ATTRS.get((path, word), "forward" if isinstance(found, type) else None)
 
 
-@pytest.mark.parametrize("hook", PROBED, ids=[f"{p.split(':')[1]}:{w}" for p, w in PROBED])
-def test_block_calls_patch_probes_the_real_block(hook):
-    """The probe runs on ComfyUI's own class (never None here) and agrees with the block's source."""
-    path, word = hook
+@pytest.fixture(params=PROBED, ids=[f"{p.split(':')[1]}:{w}" for p, w in PROBED])
+def probed(request):
+    """(path, hook word, this ComfyUI's class or function) of each probe; skipped where this ComfyUI lacks it."""
+    path, word = request.param
     cls = compat.comfy_class(path)
     if cls is None:
         pytest.skip(f"this ComfyUI has no {path}")
+    return path, word, cls
+
+
+def test_block_calls_patch_probes_the_real_block(probed):
+    """The probe runs on ComfyUI's own class (never None here) and agrees with the block's source."""
+    path, word, cls = probed
     found = probe_hook(cls, path, word)
     assert found is not None, f"the probe of {path} could not run on this ComfyUI (the block's arguments changed)"
     assert found == bool(source_names(path, probed_attr(path, word, cls), word))
     assert has_hook(path, probed_attr(path, word, cls), word) == found
 
 
-@pytest.mark.parametrize("hook", PROBED, ids=[f"{p.split(':')[1]}:{w}" for p, w in PROBED])
-def test_block_calls_patch_is_false_for_a_block_that_ignores_patches(hook):
-    path, word = hook
-    cls = compat.comfy_class(path)
-    if cls is None:
-        pytest.skip(f"this ComfyUI has no {path}")
+def test_block_calls_patch_is_false_for_a_block_that_ignores_patches(probed):
+    path, word, cls = probed
     if not isinstance(cls, type):
         def ignores(q, *args, **kwargs):                   # an attention function that never reads the override
             return q
