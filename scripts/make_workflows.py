@@ -1,8 +1,9 @@
 """Regenerate workflows/*.json (the UI format the canvas saves) from compact descriptions.
 
 One function per workflow (the DiT families' and the video partners' in make_workflows_dit.py): the models (an
-SD1.5 checkpoint, or a DiT family's loaders from the Family table in workflow_builders.py), VidLift's patches and samplers, decode and save, and a note that explains it. Widget values
-are laid out in the order /object_info gives, so the files stay in step with the nodes' schemas.
+SD1.5 checkpoint, or a DiT family's loaders from the Family table in workflow_builders.py), VidLift's patches and
+samplers, decode and save, and a note that explains it. Widget values are laid out in the order /object_info gives,
+so the files stay in step with the nodes' schemas.
 Run: .venv/bin/python scripts/make_workflows.py  (starts ComfyUI briefly).
 """
 from __future__ import annotations

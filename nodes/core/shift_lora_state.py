@@ -98,5 +98,6 @@ def restore(trainer, adapters: dict, lora: dict, state: dict | None, key_names: 
     trainer.order = order if all(0 <= i < len(trainer.clips) for i in order) else []   # other data: a new epoch
     trainer.losses = state["losses"].tolist()
     # steps trained before the first saved loss (a run that itself resumed from a LoRA without its state); a state
-    # file written before this entry existed counted from step 0
-    trainer.start_step = int(state["start_step"]) if "start_step" in state else 0
+    # file written before this entry existed: the caller derives it from the LoRA's step count
+    if "start_step" in state:
+        trainer.start_step = int(state["start_step"])

@@ -25,27 +25,37 @@ def shift_tokens(x: torch.Tensor, start: int, end: int, frames: int, fraction: f
 
 
 class ShiftCallGuard:
-    """DIFFUSION_MODEL wrapper, the runtime half of finding the whole-model hooks by behaviour: every shift block patch
-    counts its calls (one counter, so chained patchers and clones that share patches count together); a forward of
-    the model that ran none of them means this ComfyUI's forward does not call the hook, or a node applied later
-    replaced the patches. Then the patcher node's error, never a silently unshifted video."""
-    calls = 0
+    """DIFFUSION_MODEL wrapper, the runtime half of finding the whole-model hooks by behaviour: the first forward of
+    the patched model must run at least one shift patch (the patches count their calls only while a guard waits, so
+    a compiled model sees a constant afterwards). None ran: this ComfyUI's forward does not call the hook, or a node
+    applied later replaced the patches; the patcher node's error, never a silently unshifted video. Later forwards
+    are not checked: a step cache (EasyCache, TeaCache) may skip every block of a step."""
+    calls = 0           # shift patch calls while a guard waits on its first forward
+    waiting = 0         # guards whose first forward is running
 
     def __init__(self, node: str, family: str, hook: str):
-        self.node, self.family, self.hook = node, family, hook
+        self.node, self.family, self.hook, self.confirmed = node, family, hook, False
 
     @classmethod
     def called(cls) -> None:
-        cls.calls += 1
+        if cls.waiting:
+            cls.calls += 1
 
     def __call__(self, executor, *args, **kwargs):
+        if self.confirmed:
+            return executor(*args, **kwargs)
         before = ShiftCallGuard.calls
-        out = executor(*args, **kwargs)
+        ShiftCallGuard.waiting += 1
+        try:
+            out = executor(*args, **kwargs)
+        finally:
+            ShiftCallGuard.waiting -= 1
         if ShiftCallGuard.calls == before:
             raise NodeInputError(self.node, "model", f"temporal shift on {self.family}: this ComfyUI's {self.family} "
                                  f"forward never called the {self.hook} hook the shift is patched into (or a node "
                                  f"applied after this one replaced the patch); update ComfyUI, or apply the Temporal "
                                  f"Shift Patcher last.")
+        self.confirmed = True
         return out
 
     def __deepcopy__(self, memo):

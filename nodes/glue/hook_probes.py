@@ -6,7 +6,7 @@ in whole models' forwards (Flux's `patches_replace["dit"][("double_block", i)]`,
 `patches["double_block"]` / `patches["noise_refiner"]`): those probe a tiny whole model with zero weights, built by
 the class's constructor; the probe stops it at the first block, so only the input embeddings run. A whole-model
 probe that cannot run on a future ComfyUI (its constructor changed) leaves the answer to the runtime guard
-(model_families.ShiftCallGuard), which refuses after a first forward that never called the patches.
+(dit_temporal_shift.ShiftCallGuard), which refuses after a first forward that never called the patches.
 """
 from __future__ import annotations
 

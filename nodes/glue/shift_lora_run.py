@@ -93,8 +93,8 @@ def resume_from(node, resume_lora, shift_model, rank, targets, family):
         expected = [names[m] + s for m in adapters for s in (".lora_up.weight", ".lora_down.weight", ".alpha")]
         fail(node, state.resume_problem(meta, lora, expected, rank, targets, family, resume_lora))
         state.restore(trainer, adapters, lora, saved, names, resume_lora)
-        if saved is None:
-            trainer.start_step = int(meta.get("ss_steps", 0))
+        if saved is None or "start_step" not in saved:     # no state, or one written before it kept start_step
+            trainer.start_step = max(0, int(meta.get("ss_steps", 0)) - len(trainer.losses))
     return load
 
 

@@ -272,17 +272,45 @@ def ignoring_patches(dm, method):
 
 @pytest.mark.parametrize("name,method", [("flux", "forward_orig"), ("qwen", "_forward")])
 def test_the_shift_guard_refuses_a_forward_that_never_calls_the_shift(name, method):
-    """The runtime half of finding the whole-model hooks: the real forward calls the patches (no error); a fork
-    whose forward never does is refused after its first forward, by the patcher node's name."""
+    """The runtime half of finding the whole-model hooks: a fork whose forward never calls the patches is refused
+    after its first forward, by the patcher node's name (the real forward: every other test here)."""
     build, shape = FAMILIES[name]
     model = build()
+    ignoring_patches(model.model.diffusion_model, method)
     m = adapter_for(model).install_temporal_shift(model, node="TestNode")
     x, ctx = video(shape, 3)
-    run(m, x, ctx, wrappers=True)
-    ignoring_patches(model.model.diffusion_model, method)
     assert torch.isfinite(run(model, x, ctx, wrappers=True)).all()          # the unpatched model: no guard
     with pytest.raises(ValueError, match="TestNode: input 'model': temporal shift on .*never called the "):
         run(m, x, ctx, wrappers=True)
+
+
+def test_the_shift_guard_checks_the_first_forward_only():
+    """After a first forward that ran the shift, a forward that runs no block (a step cache's skipped step) passes."""
+    model = tiny_dit.flux()
+    m = adapter_for(model).install_temporal_shift(model, node="TestNode")
+    x, ctx = video(FAMILIES["flux"][1], 3)
+    run(m, x, ctx, wrappers=True)
+    ignoring_patches(model.model.diffusion_model, "forward_orig")
+    assert torch.isfinite(run(m, x, ctx, wrappers=True)).all()
+
+
+def test_the_shift_composes_with_comfyuis_easycache():
+    """EasyCache (ComfyUI's step cache, a DIFFUSION_MODEL wrapper applied after the patcher) skips whole steps; a
+    KSampler run with both finishes, and differs from the shift alone (EasyCache did skip)."""
+    import comfy.sample
+    easycache = pytest.importorskip("comfy_extras.nodes_easycache")
+    model = tiny_dit.flux()
+    m = adapter_for(model).install_temporal_shift(model, node="TestNode")
+    cached = easycache.EasyCacheNode.execute(m, 0.5, 0.0, 1.0, False)[0]
+    g = torch.Generator().manual_seed(0)
+    latent, conds = torch.zeros(3, 16, 8, 8), [[torch.randn(1, 5, 32, generator=g), {"pooled_output": torch.zeros(1, 32)}]]
+    noise = torch.randn(latent.shape, generator=g)
+
+    def sample(mp):
+        return comfy.sample.sample(mp, noise, 8, 1.0, "euler", "simple", conds, conds, latent, seed=0,
+                                   disable_pbar=True)
+    alone, both = sample(m), sample(cached)
+    assert torch.isfinite(both).all() and not torch.equal(alone, both)
 
 
 def test_chained_shift_patchers_do_not_trip_the_guard(family):

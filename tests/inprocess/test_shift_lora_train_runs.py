@@ -125,6 +125,12 @@ def test_k_steps_plus_resume_is_one_run_of_n_steps(parts, loras):
     # and a run resumed from that one (now with its state) counts on from 7, not from its own losses alone
     train(parts, steps=2, lora_name="whole_more", resume_lora="whole_more.safetensors", **settings)
     assert steps_of(loras, "whole_more.safetensors") == 9
+    # a state file from before it kept start_step: derived from the LoRA's count minus the saved losses
+    saved = state_of(loras, "whole_more.safetensors")
+    del saved["start_step"]
+    safetensors.torch.save_file(saved, os.path.join(loras, "whole_more" + STATE))
+    train(parts, steps=1, lora_name="whole_more", resume_lora="whole_more.safetensors", **settings)
+    assert steps_of(loras, "whole_more.safetensors") == 10
 
 
 def test_resume_from_another_rank_or_a_foreign_file_is_refused(parts, loras):

@@ -204,9 +204,8 @@ def test_the_shift_guard_refuses_a_forward_that_never_calls_the_shift():
     from test_dit_adapters import ignoring_patches
     fresh = tiny_dit.zimage()
     need(fresh, "temporal shift")
+    ignoring_patches(fresh.model.diffusion_model, "_forward")
     m = adapter_for(fresh).install_temporal_shift(fresh, node="TestNode")
     x, ctx = video(3)
-    run(m, x, ctx)
-    ignoring_patches(fresh.model.diffusion_model, "_forward")
     with pytest.raises(ValueError, match="TestNode: input 'model': temporal shift on Z-Image: .*never called"):
         run(m, x, ctx)

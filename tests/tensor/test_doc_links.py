@@ -12,22 +12,26 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEXT = (".md", ".py", ".js", ".toml", ".txt", ".sh", "Makefile", ".cfg")
-MADE_BY_RUNS = ("bench/results/", "output/", ".comfy", ".venv", "models/loras/", "models/checkpoints/", "input/")
+MADE_BY_RUNS = {("bench", "results"), ("output",), ("models", "loras"), ("models", "checkpoints"), ("input",)}
 LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 TICKED = re.compile(r"`([A-Za-z0-9_.\-/]+)`")
-OUTSIDE = re.compile(r"\b(MODERN_MODELS|COMFY_INTERNALS|ALGORITHMS|TOY_WORLD_NOTES|STYLE)\.md\b|\bissues? \d+\b",
-                     re.IGNORECASE)
+OUTSIDE = re.compile(r"\b(MODERN_MODELS|COMFY_INTERNALS|ALGORITHMS|TOY_WORLD_NOTES|STYLE)\.md\b|"
+                     r"(?<![/\w])issues?\s*#?\d+\b", re.IGNORECASE)     # not …/issues/123 of another project's URL
 
 
-def tracked():
-    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
-    if out.returncode != 0:
-        pytest.skip("not a git checkout")
-    return [f for f in out.stdout.split() if f.endswith(TEXT) and os.path.isfile(os.path.join(ROOT, f))]
+def tracked() -> list[str]:
+    """Every file git tracks ([] when git is missing or refuses the checkout: the tests skip)."""
+    try:
+        out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return []
+    return out.stdout.split() if out.returncode == 0 else []
 
 
-FILES = tracked() if os.path.isdir(os.path.join(ROOT, ".git")) else []
-TOP = {f.split("/")[0] for f in FILES} - {os.path.basename(__file__)}
+ALL = tracked() if os.path.isdir(os.path.join(ROOT, ".git")) else []
+KNOWN = set(ALL) | {"/".join(f.split("/")[:i]) for f in ALL for i in range(1, f.count("/") + 1)}
+FILES = [f for f in ALL if f.endswith(TEXT) and os.path.isfile(os.path.join(ROOT, f))]
+TOP = {f.split("/")[0] for f in ALL}
 
 
 def read(name):
@@ -36,12 +40,17 @@ def read(name):
 
 
 def repository_path(text: str) -> bool:
-    """A path into this repository: its first folder is one of the repository's top-level folders."""
-    return "/" in text and text.split("/")[0] in TOP and not text.startswith(MADE_BY_RUNS) and "*" not in text
+    """A path into this repository: its first folder is one of the repository's top-level ones, and it is not
+    where a run writes (bench/results/, models/loras, …)."""
+    parts = tuple(text.strip("/").split("/"))
+    made = any(parts[:len(m)] == m for m in MADE_BY_RUNS)
+    return "/" in text and parts[0] in TOP and not made and "*" not in text
 
 
 def exists(name, target):
-    return any(os.path.exists(os.path.join(ROOT, base, target)) for base in ("", os.path.dirname(name)))
+    """A tracked file or folder, from the repository root or beside the citing file (an untracked local file is
+    not in a clean checkout)."""
+    return any(os.path.normpath(os.path.join(base, target.rstrip("/"))) in KNOWN for base in ("", os.path.dirname(name)))
 
 
 @pytest.mark.skipif(not FILES, reason="not a git checkout")
@@ -73,4 +82,6 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
     if FILES:
         assert repository_path("nodes/glue/no_such_module.py") and not exists("README.md", "nodes/glue/no_such_module.py")
         assert not repository_path("bench/results/cpu.json") and not repository_path("output/*.mp4")
+        assert not repository_path("models/loras") and repository_path("workflows/no_such_workflow.json")
     assert OUTSIDE.search("as MODERN_MODELS.md says") and OUTSIDE.search("fixed in issue 17")
+    assert OUTSIDE.search("see issue #17") and not OUTSIDE.search("https://github.com/pytorch/pytorch/issues/128319")
