@@ -16,6 +16,7 @@ from vidlift.nodes.vidrd import ReuseDiffuseExtender, ReuseDiffuseSampler
 
 
 def conds(dim, frames=1):
+    """A positive / negative pair of tiny conditionings of width `dim` (every bench row uses it)."""
     return tiny.conditioning(1, dim=dim), tiny.conditioning(2, dim=dim)
 
 

@@ -51,6 +51,7 @@ import quality_t2v  # noqa: E402  (bench/quality_t2v.py: the toy text-to-video m
 import trainer_speed  # noqa: E402  (bench/trainer_speed.py: trainer step vs bare forward+backward)
 from timing import ROWS, configure, report, report_paired, sync, timed, timed_interleaved  # noqa: E402,E501
 import long_video  # noqa: E402  (bench/long_video.py: the long-video samplers' rows)
+from long_video import conds  # noqa: E402  (a positive / negative pair of tiny conditionings)
 from vidlift.nodes.glue.model_patches import add_cross_frame_attention, add_temporal_shift  # noqa: E402
 from vidlift.nodes.temporal_vae_decode import TemporalVAEDecode  # noqa: E402
 from vidlift.nodes.text2video_zero import Text2VideoZeroSampler  # noqa: E402
@@ -63,10 +64,6 @@ configure(ARGS.reps, ARGS.paired_reps, GPU)
 if ARGS.threads:
     torch.set_num_threads(ARGS.threads)
 comfy.utils.set_progress_bar_enabled(False)   # console bars cost time and bury the table
-
-
-def conds(dim, frames=1):
-    return tiny.conditioning(1, dim=dim), tiny.conditioning(2, dim=dim)
 
 
 def bench_patch_overhead(label, model, dim, frames, size, steps, patch=add_cross_frame_attention,

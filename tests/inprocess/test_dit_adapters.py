@@ -310,7 +310,7 @@ def test_the_shift_composes_with_comfyuis_easycache():
         return comfy.sample.sample(mp, noise, 8, 1.0, "euler", "simple", conds, conds, latent, seed=0,
                                    disable_pbar=True)
     alone, both = sample(m), sample(cached)
-    assert torch.isfinite(both).all() and not torch.equal(alone, both)
+    assert torch.isfinite(both).all() and (both - alone).abs().max() > tol(alone)      # steps were reused
 
 
 def test_chained_shift_patchers_do_not_trip_the_guard(family):
@@ -322,4 +322,5 @@ def test_chained_shift_patchers_do_not_trip_the_guard(family):
         pytest.skip("Krea 2's shift is an attention-output patch, found by its block probe")
     twice = adapter.install_temporal_shift(adapter.install_temporal_shift(model, strength=0.5))
     x, ctx = video(shape, 3)
-    assert torch.equal(run(twice, x, ctx, wrappers=True), run(adapter.install_temporal_shift(model), x, ctx))
+    once = run(adapter.install_temporal_shift(model), x, ctx)        # the second patcher's settings win
+    assert (run(twice, x, ctx, wrappers=True) - once).abs().max() <= tol(once)
