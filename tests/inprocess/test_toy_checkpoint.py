@@ -19,7 +19,8 @@ def toy(tmp_path_factory):
     toy_model.assemble(path)  # what `make demo` puts in models/checkpoints
     model, clip, vae = comfy.sd.load_checkpoint_guess_config(path, output_vae=True, output_clip=True,
                                                              embedding_directory=None)[:3]
-    return model, clip, vae
+    yield model, clip, vae
+    os.remove(path)     # 300 MB: not kept for the rest of the session
 
 
 def test_loads_as_sd15_with_the_training_schedule(toy):

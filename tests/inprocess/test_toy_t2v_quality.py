@@ -27,7 +27,8 @@ def toy(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("toy") / "toy.safetensors")
     toy_model.assemble(path)
     model, clip, vae = toy_model.load_toy(path)
-    return dict(model=model, clip=clip, vae=vae, neg=toy_model.conditioning(clip, ""))
+    yield dict(model=model, clip=clip, vae=vae, neg=toy_model.conditioning(clip, ""))
+    os.remove(path)     # 300 MB: not kept for the rest of the session
 
 
 def video(toy, model, prompt):
