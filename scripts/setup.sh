@@ -54,6 +54,9 @@ if [ ! -f "$STAMP" ]; then
   rm -f "$STATE"/requirements.* && touch "$STAMP"
 fi
 
+# one ComfyUI's virtualenv next to another's: their identical files (torch's 4.7 GB) become hard links
+"$PY" "$ROOT/scripts/share_venv_files.py" "$ROOT/.venv" "$ROOT"/.venv-*
+
 mkdir -p "$BASE/custom_nodes" "$BASE/models/checkpoints" "$BASE/input" "$BASE/output" "$BASE/user"
 ln -sfn "$ROOT" "$BASE/custom_nodes/vidlift"
 say "ready: ComfyUI $(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$COMFY/comfyui_version.py" 2>/dev/null) at $COMFY, base directory $BASE"
