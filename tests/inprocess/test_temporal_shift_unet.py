@@ -69,6 +69,24 @@ def test_composes_with_cross_frame_attention(unet, conds, video):
     assert fp32_close(both, other_order) and not torch.allclose(both, cross, atol=1e-4)
 
 
+def test_each_shifted_resblock_carries_a_frame_one_frame_farther(unet, conds):
+    """Latent-Shift's only temporal path is the shift (attention is per frame), one frame per shifted ResBlock: a
+    change to one input frame reaches exactly the frames within as many frames as the U-Net has ResBlocks, and
+    none farther (docs/toy_t2v.md: why the middle of a toy-T2V clip cannot know where in the clip it is)."""
+    from vidlift.nodes.glue.model_patches import resblock_paths
+    parts = ("input_blocks", "middle_block", "output_blocks")
+    reach = len(list(resblock_paths(unet.get_model_object("diffusion_model"), parts)))
+    x = torch.randn(2 * reach + 3, 4, 8, 8, generator=torch.Generator().manual_seed(5)) * 3.0
+    model = shifted(unet)
+    base, _, _ = denoise_once(model, x, SIGMA, *conds)
+    for k in (0, reach + 1):
+        x2 = x.clone()
+        x2[k] += 1.0
+        out, _, _ = denoise_once(model, x2, SIGMA, *conds)
+        changed = [(out[f] != base[f]).any().item() for f in range(len(x))]
+        assert changed == [abs(f - k) <= reach for f in range(len(x))], (k, reach, changed)
+
+
 def test_an_unsupported_family_and_bad_fraction_are_refused(unet):
     from comfy_test_nodes import tiny
     from vidlift.nodes.core.errors import NodeInputError
