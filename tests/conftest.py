@@ -23,8 +23,11 @@ pack_package()
 # pytest imports the checkout's root __init__.py for its Package node; in a checkout whose folder name is no
 # Python identifier (a worktree such as "wt-lora") it would import it as a top-level module "__init__", where
 # the pack's relative imports fail. Answer that import with the package above.
+# It then also puts the checkout itself first on sys.path, where the pack's nodes/ folder would shadow ComfyUI's
+# nodes.py for a test that imports it first (a test run alone in a `mktemp -d` clone): import ComfyUI's now.
 if not os.path.basename(ROOT).isidentifier():
     sys.modules.setdefault("__init__", sys.modules["vidlift"])
+    import nodes  # noqa: E402,F401
 
 if os.environ.get("VIDLIFT_TEST_THREADS"):      # prove a tolerance holds at any thread count: 1, 2, under load
     import torch
