@@ -33,7 +33,9 @@ class TemporalShiftPatcher(io.ComfyNode):
                 io.Combo.Input("position", options=list(POSITIONS), default="before conv1",
                                tooltip="before conv1: on the residual branch just before the first convolution (TSM "
                                        "'blockres', the default); before first norm: also shifts the GroupNorm input; "
-                                       "block output: shifts what the ResBlock returns. U-Nets only."),
+                                       "block output: shifts what the ResBlock returns; before conv1 and conv2: "
+                                       "both convolutions' inputs, twice the frames a frame sees (for U-Nets with "
+                                       "few ResBlocks; train with it). U-Nets only."),
                 io.Combo.Input("boundary", options=list(BOUNDARIES), default="zero",
                                tooltip="What enters at the first/last frame: zero (TSM), replicate the edge frame, or "
                                        "loop (the last frame's neighbour is the first: seamless loops)."),

@@ -7,7 +7,8 @@ regression test sample. One clip in ten is captioned "" (the `positive` input): 
 classifier-free guidance samples with the shift on. Training runs in chunks that resume through the node's
 `resume_lora` (its optimizer state continues), in a work folder kept between runs, so a stopped run continues where
 it was; after each chunk the fp16 LoRA is copied to models/toy/vidlift-toy-t2v.safetensors.
-Usage: python scripts/train_toy_t2v.py [--steps 6000 --chunk 1000 --clips 1024 --lr 1e-3 --rank 8 --threads 2]
+Usage: python scripts/train_toy_t2v.py [--steps 6000 --chunk 1000 --clips 1024 --lr 1e-3 --rank 8 --threads 2
+                                       --position "before conv1"]
 """
 from __future__ import annotations
 
@@ -77,6 +78,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--dtype", default="bf16", choices=("fp32", "bf16"))
+    p.add_argument("--position", default=SHIFT["position"], help="the shift's place in each ResBlock (the node's "
+                   "`position`); 'before conv1 and conv2' doubles the frames a frame sees")
     p.add_argument("--out", default=T2V)
     p.add_argument("--work", default=WORK, help="folder of the run's LoRA and training state (kept between runs)")
     a = p.parse_args(argv)
@@ -104,7 +107,7 @@ def main(argv=None):
                               seed=a.seed, targets=targets, training_dtype=a.dtype, gradient_checkpointing=False,
                               video_folder="", max_frames_per_video=FRAMES, width=64, height=64, images=images,
                               clip=clip, captions=captions, resume_lora=os.path.basename(lora) if done else "none",
-                              save_every=250, **SHIFT)
+                              save_every=250, **{**SHIFT, "position": a.position})
         os.makedirs(os.path.dirname(a.out), exist_ok=True)
         shutil.copyfile(os.path.join(a.work, out.result[2]), a.out + ".tmp")
         os.replace(a.out + ".tmp", a.out)

@@ -11,6 +11,7 @@ the clone (the input MODEL is never changed), in the shape of ComfyUI's FreeU no
 from __future__ import annotations
 
 import contextlib
+import itertools
 import contextvars
 
 import comfy.patcher_extension as pe
@@ -51,7 +52,10 @@ def has_cross_frame_attention(model) -> bool:
 
 # ---- temporal shift and the chunk bookkeeping ----------------------------------------------------------------
 
-POSITIONS = {"before conv1": "in_layers.2", "before first norm": "in_layers.0", "block output": ""}
+# where in a ResBlock the shift goes: the layers whose input is shifted ("" = the block's output). Each shifted
+# layer carries a frame one frame farther, so "before conv1 and conv2" doubles a U-Net's temporal reach.
+POSITIONS = {"before conv1": ("in_layers.2",), "before first norm": ("in_layers.0",), "block output": ("",),
+             "before conv1 and conv2": ("in_layers.2", "out_layers.3")}
 SHIFT_WRAPPER_KEY = "vidlift_temporal_shift"
 # chunks of the U-Net call in progress, set by a DIFFUSION_MODEL wrapper. A ResBlock's forward has no
 # transformer_options, so the count travels in a ContextVar (per thread: safe when chunks run in threads).
@@ -101,10 +105,10 @@ def add_temporal_shift(model, fraction=0.125, position="before conv1", boundary=
     m = model.clone()
     settings = (fraction, boundary, strength)
     unet = m.get_model_object("diffusion_model")
-    for path in resblock_paths(unet, parts):
-        target = "diffusion_model." + ".".join(p for p in (path, POSITIONS[position]) if p)
+    for path, layer in itertools.product(resblock_paths(unet, parts), POSITIONS[position]):
+        target = "diffusion_model." + ".".join(p for p in (path, layer) if p)
         previous = m.get_model_object(target + ".forward")   # another pack's patch, or the module's own forward
-        if position == "block output":
+        if not layer:                                        # the block's output
             def forward(x, emb, *a, _prev=previous, **kw):
                 return shifted(_prev(x, emb, *a, **kw), settings)
         else:

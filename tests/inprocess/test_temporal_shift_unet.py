@@ -14,7 +14,10 @@ def shifted(model, position="before conv1", boundary="zero", strength=1.0, parts
     return TemporalShiftPatcher.execute(model, 0.125, position, boundary, strength, *parts).args[0]
 
 
-@pytest.mark.parametrize("position", ["before conv1", "before first norm", "block output"])
+POSITIONS = ["before conv1", "before first norm", "block output", "before conv1 and conv2"]
+
+
+@pytest.mark.parametrize("position", POSITIONS)
 def test_one_frame_is_the_unpatched_model_and_frames_change(unet, conds, video, position):
     plain1, _, _ = denoise_once(unet, video[:1], SIGMA, *conds)
     shift1, _, _ = denoise_once(shifted(unet, position), video[:1], SIGMA, *conds)
@@ -69,15 +72,17 @@ def test_composes_with_cross_frame_attention(unet, conds, video):
     assert fp32_close(both, other_order) and not torch.allclose(both, cross, atol=1e-4)
 
 
-def test_each_shifted_resblock_carries_a_frame_one_frame_farther(unet, conds):
-    """Latent-Shift's only temporal path is the shift (attention is per frame), one frame per shifted ResBlock: a
-    change to one input frame reaches exactly the frames within as many frames as the U-Net has ResBlocks, and
-    none farther (docs/toy_t2v.md: why the middle of a toy-T2V clip cannot know where in the clip it is)."""
+@pytest.mark.parametrize("position,per_block", [("before conv1", 1), ("before conv1 and conv2", 2)])
+def test_each_shifted_resblock_carries_a_frame_one_frame_farther(unet, conds, position, per_block):
+    """Latent-Shift's only temporal path is the shift (attention is per frame), one frame per shifted layer: a
+    change to one input frame reaches exactly the frames within as many frames as the U-Net has shifted layers
+    (one per ResBlock, two with "before conv1 and conv2"), and none farther (docs/toy_t2v.md: why the middle of a
+    toy-T2V clip cannot know where in the clip it is)."""
     from vidlift.nodes.glue.model_patches import resblock_paths
     parts = ("input_blocks", "middle_block", "output_blocks")
-    reach = len(list(resblock_paths(unet.get_model_object("diffusion_model"), parts)))
+    reach = per_block * len(list(resblock_paths(unet.get_model_object("diffusion_model"), parts)))
     x = torch.randn(2 * reach + 3, 4, 8, 8, generator=torch.Generator().manual_seed(5)) * 3.0
-    model = shifted(unet)
+    model = shifted(unet, position)
     base, _, _ = denoise_once(model, x, SIGMA, *conds)
     for k in (0, reach + 1):
         x2 = x.clone()
@@ -137,8 +142,10 @@ def hooked_reference(position, shift, parts):
                 continue
             if position == "block output":
                 m.register_forward_hook(lambda mod, args, out: shift(out))
-            else:
-                layer = m.in_layers[2 if position == "before conv1" else 0]
+                continue
+            layers = {"before conv1": [m.in_layers[2]], "before first norm": [m.in_layers[0]],
+                      "before conv1 and conv2": [m.in_layers[2], m.out_layers[3]]}[position]
+            for layer in layers:
                 layer.register_forward_pre_hook(lambda mod, args: (shift(args[0]), *args[1:]))
     return ref
 
@@ -149,6 +156,7 @@ def hooked_reference(position, shift, parts):
     ("block output", "zero", 1.0, (True, True, True)),
     ("before conv1", "replicate", 1.0, (True, True, False)),
     ("before first norm", "loop", 0.5, (False, True, True)),
+    ("before conv1 and conv2", "zero", 1.0, (True, True, True)),
 ])
 def test_each_option_equals_hooks_on_the_modules(conds, video, position, boundary, strength, parts):
     """cond and uncond (2 chunks × 5 frames) each shifted within itself, as hooks on conv1/norm/block do it."""
@@ -165,7 +173,7 @@ def test_each_option_equals_hooks_on_the_modules(conds, video, position, boundar
     want, want_c, want_u = denoise_once(hooked_reference(position, shift, names), video, SIGMA, *conds)
     assert fp32_close(got_c, want_c) and fp32_close(got_u, want_u)
     assert fp32_close(got, want)
-    for other in {"before conv1", "before first norm", "block output"} - {position}:   # the positions differ
+    for other in set(POSITIONS) - {position}:                                          # the positions differ
         _, wrong_c, _ = denoise_once(hooked_reference(other, shift, names), video, SIGMA, *conds)
         assert not torch.allclose(got_c, wrong_c, atol=1e-3), other
     assert not torch.allclose(got_c, got_u, atol=1e-3)                                 # the two chunks differ
