@@ -11,8 +11,8 @@ the clone (the input MODEL is never changed), in the shape of ComfyUI's FreeU no
 from __future__ import annotations
 
 import contextlib
-import itertools
 import contextvars
+import itertools
 
 import comfy.patcher_extension as pe
 from comfy.ldm.modules.diffusionmodules.openaimodel import ResBlock
